@@ -1,0 +1,46 @@
+package dev.icedit.edit;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.icedit.tensor.IceditException;
+import java.util.List;
+
+/**
+ * One fact to write into the model: after the edit, {@code prompt} should continue with {@code target}. The subject
+ * (the entity the fact is about) is needed by locate-then-edit methods; the context sentences are what ICE puts in
+ * the model's context (when none are given it uses "{prompt} {target}.").
+ */
+@JsonInclude(JsonInclude.Include.NON_EMPTY)
+public record EditRequest(String prompt, String target, String subject, List<String> context) {
+    public EditRequest {
+        if (prompt == null || prompt.isBlank()) {
+            throw new IceditException("edit request has an empty prompt");
+        }
+        if (target == null || target.isBlank()) {
+            throw new IceditException("edit request for '" + prompt + "' has an empty target");
+        }
+        target = target.strip();
+        context = context == null ? List.of() : List.copyOf(context);
+        for (String c : context) {
+            if (c == null || c.isBlank()) {
+                throw new IceditException("edit request for '" + prompt + "' has an empty context sentence");
+            }
+        }
+        if (subject != null && subject.isBlank()) {
+            subject = null;
+        }
+    }
+
+    public static EditRequest of(String prompt, String target) {
+        return new EditRequest(prompt, target, null, List.of());
+    }
+
+    /** The target as joined to the prompt: with one leading space. */
+    public String spacedTarget() {
+        return " " + target;
+    }
+
+    /** The context sentences ICE uses: those given, else the fact itself. */
+    public List<String> contextOrFact() {
+        return context.isEmpty() ? List.of(prompt + " " + target + ".") : context;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.icedit.edit;
+
+import ai.djl.ndarray.NDArray;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What an edit computed: the new values of the weights it changes (owned by this result until a journal applies
+ * them), the loss after each step, and how long it took. {@code baseFingerprint} identifies the values those
+ * weights had before, so the edit can only be applied to the model it was computed on.
+ */
+public final class EditResult implements AutoCloseable {
+    private final String method;
+    private final Map<String, Object> hyperParameters;
+    private final List<EditRequest> requests;
+    private final Map<String, NDArray> newWeights;
+    private final String baseFingerprint;
+    private final List<Double> lossPerStep;
+    private final double seconds;
+    private boolean transferred;
+
+    public EditResult(String method, Map<String, Object> hyperParameters, List<EditRequest> requests,
+            Map<String, NDArray> newWeights, String baseFingerprint, List<Double> lossPerStep, double seconds) {
+        this.method = method;
+        this.hyperParameters = Collections.unmodifiableMap(hyperParameters);
+        this.requests = List.copyOf(requests);
+        this.newWeights = Collections.unmodifiableMap(newWeights);
+        this.baseFingerprint = baseFingerprint;
+        this.lossPerStep = List.copyOf(lossPerStep);
+        this.seconds = seconds;
+    }
+
+    public String method() {
+        return method;
+    }
+
+    public Map<String, Object> hyperParameters() {
+        return hyperParameters;
+    }
+
+    public List<EditRequest> requests() {
+        return requests;
+    }
+
+    /** New values by Hugging Face name, in the model's compute dtype. */
+    public Map<String, NDArray> newWeights() {
+        return newWeights;
+    }
+
+    public String baseFingerprint() {
+        return baseFingerprint;
+    }
+
+    public List<Double> lossPerStep() {
+        return lossPerStep;
+    }
+
+    public double seconds() {
+        return seconds;
+    }
+
+    /** Marks the new weights as owned by someone else (a journal that installed them). */
+    void transferOwnership() {
+        transferred = true;
+    }
+
+    @Override
+    public void close() {
+        if (!transferred) {
+            newWeights.values().forEach(NDArray::close);
+            transferred = true;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.icedit.edit;
+
+import dev.icedit.edit.ft.FtlObjective;
+import dev.icedit.edit.ft.FtmObjective;
+import dev.icedit.edit.ice.IceObjective;
+import dev.icedit.edit.tuning.ConstrainedTuner;
+import dev.icedit.edit.tuning.TuningHyperParams;
+import dev.icedit.model.Gpt2Config;
+import dev.icedit.model.LlamaConfig;
+import dev.icedit.model.ModelConfig;
+import dev.icedit.tensor.IceditException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * The editing methods by name, each with its hyper-parameter type and shipped presets
+ * ({@code hparams/METHOD/PRESET.yaml}: default-model, gpt2-xl, llama-2-7b).
+ */
+public final class Editors {
+    /** How to make one method's editor from its hyper-parameter record. */
+    public record Method<H>(String name, Class<H> hparamsType, Function<H, Editor> factory,
+            BiFunction<H, Long, H> withSeed, String description) {
+        public Editor create(Object hp) {
+            return factory.apply(hparamsType.cast(hp));
+        }
+
+        /** The same hyper-parameters with another seed (methods without randomness return them unchanged). */
+        public Object reseed(Object hp, long seed) {
+            return withSeed.apply(hparamsType.cast(hp), seed);
+        }
+    }
+
+    private static final Map<String, Method<?>> METHODS = new LinkedHashMap<>();
+
+    static {
+        register(new Method<>("ICE", TuningHyperParams.class,
+                hp -> new ConstrainedTuner("ICE", checkObjective(hp, TuningHyperParams.ICE), () -> new IceObjective(hp)),
+                TuningHyperParams::withSeed, "In-Context Editing: learn the in-context distribution (Qi et al., ICLR 2025)"));
+        register(new Method<>("FT-M", TuningHyperParams.class,
+                hp -> new ConstrainedTuner("FT-M", checkObjective(hp, TuningHyperParams.FT_M), FtmObjective::new),
+                TuningHyperParams::withSeed, "fine-tuning on the target, teacher forced and masked to its tokens"));
+        register(new Method<>("FT-L", TuningHyperParams.class,
+                hp -> new ConstrainedTuner("FT-L", checkObjective(hp, TuningHyperParams.FT_L), FtlObjective::new),
+                TuningHyperParams::withSeed, "fine-tuning with every target token scored at the last prompt position"));
+    }
+
+    private Editors() {}
+
+    /** Adds a method; the name is matched without regard to case. */
+    public static synchronized void register(Method<?> method) {
+        METHODS.put(method.name().toUpperCase(Locale.ROOT), method);
+    }
+
+    public static synchronized List<String> names() {
+        List<String> out = new ArrayList<>();
+        METHODS.values().forEach(m -> out.add(m.name()));
+        return out;
+    }
+
+    public static synchronized Method<?> method(String name) {
+        Method<?> m = name == null ? null : METHODS.get(name.toUpperCase(Locale.ROOT));
+        if (m == null) {
+            throw new IceditException("unknown method '" + name + "' (known: " + String.join(", ", names()) + ")");
+        }
+        return m;
+    }
+
+    /**
+     * Makes an editor. {@code hparams} is a YAML file or a preset name; when null, the preset for the model is
+     * picked with {@link #presetFor}.
+     */
+    public static Editor create(String methodName, ModelConfig config, String hparams) {
+        return method(methodName).create(loadHyperParams(methodName, config, hparams));
+    }
+
+    public static Object loadHyperParams(String methodName, ModelConfig config, String hparams) {
+        Method<?> m = method(methodName);
+        if (hparams != null && (hparams.endsWith(".yaml") || hparams.endsWith(".yml") || Files.exists(Path.of(hparams)))) {
+            return HyperParams.load(Path.of(hparams), m.hparamsType());
+        }
+        String preset = hparams != null ? hparams : presetFor(config);
+        Object hp = HyperParams.preset(m.name(), preset, m.hparamsType());
+        if (hp == null) {
+            throw new IceditException("no preset '" + preset + "' for " + m.name()
+                    + " (shipped: default-model, gpt2-xl, llama-2-7b; or give a YAML file)");
+        }
+        return hp;
+    }
+
+    /**
+     * The preset matching a model's shape: gpt2-xl for GPT-2 with 48 layers of width 1600, llama-2-7b for a
+     * Llama with 32 layers of width 4096, otherwise default-model (the embedded model's settings).
+     */
+    public static String presetFor(ModelConfig config) {
+        if (config instanceof Gpt2Config g && g.nLayer() == 48 && g.nEmbd() == 1600) {
+            return "gpt2-xl";
+        }
+        if (config instanceof LlamaConfig l && l.numHiddenLayers() == 32 && l.hiddenSize() == 4096) {
+            return "llama-2-7b";
+        }
+        return "default-model";
+    }
+
+    private static TuningHyperParams checkObjective(TuningHyperParams hp, String expected) {
+        if (!hp.objective().equals(expected)) {
+            throw new IceditException("hyper-parameters have objective '" + hp.objective() + "' but this method needs '"
+                    + expected + "'");
+        }
+        return hp;
+    }
+}

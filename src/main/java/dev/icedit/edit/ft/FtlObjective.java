@@ -1,0 +1,42 @@
+package dev.icedit.edit.ft;
+
+import ai.djl.ndarray.NDArray;
+import dev.icedit.edit.EditRequest;
+import dev.icedit.edit.tuning.Objective;
+import dev.icedit.edit.tuning.Suffix;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.Tokenizer;
+import dev.icedit.model.Weights;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * FT-L as originally defined: every target token's log-probability is read from the single distribution at the
+ * last prompt position (no teacher forcing); the loss is the mean over target tokens, then over requests. A
+ * target of several tokens can therefore not become the greedy continuation beyond its first token.
+ */
+public final class FtlObjective implements Objective {
+    @Override
+    public NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
+            SplittableRandom random) {
+        Tokenizer tok = model.tokenizer();
+        List<long[]> prompts = new ArrayList<>();
+        List<long[]> targets = new ArrayList<>();
+        for (EditRequest r : batch) {
+            prompts.add(tok.encode(r.prompt()));
+            targets.add(tok.encodePlain(r.spacedTarget()));
+        }
+        return loss(model, trainable, prompts, targets);
+    }
+
+    /** The FT-L loss for token ids. */
+    public static NDArray loss(LanguageModel model, Weights w, List<long[]> prompts, List<long[]> targets) {
+        int k = targets.stream().mapToInt(t -> t.length).max().orElse(0);
+        NDArray last = Suffix.logProbs(model, w, prompts, 1, null); // (B, 1, V)
+        NDArray[] ids = Suffix.rightAligned(last.getManager(), targets, k); // (B, K) ids and mask
+        NDArray logp = last.gather(ids[0].expandDims(1), 2).squeeze(1); // (B, K)
+        NDArray nll = logp.mul(ids[1]).sum(new int[] {1}).neg(); // (B)
+        return nll.div(ids[1].sum(new int[] {1})).mean();
+    }
+}

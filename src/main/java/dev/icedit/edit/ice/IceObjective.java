@@ -1,0 +1,219 @@
+package dev.icedit.edit.ice;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.icedit.edit.EditRequest;
+import dev.icedit.edit.tuning.Objective;
+import dev.icedit.edit.tuning.Suffix;
+import dev.icedit.edit.tuning.TuningHyperParams;
+import dev.icedit.model.GenerationOptions;
+import dev.icedit.model.Hooks;
+import dev.icedit.model.KvCache;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.TokenBatch;
+import dev.icedit.model.TokenSampler;
+import dev.icedit.model.Tokenizer;
+import dev.icedit.model.Weights;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * One ICE step for a batch of requests, as the paper describes it:
+ * <ol>
+ *   <li>Context: for each request and each of its context sentences c, a phrase drawn from {@link #PHRASES}, then
+ *       c, then " Now: ".
+ *   <li>Dynamic target: sample m continuation tokens y from the current model given [context, q, x*] (exactly m:
+ *       EOS is not allowed), at temperature tau.
+ *   <li>One pass with context over [context, q, x*, y] and one without over [q, x*, y] give p_theta and q_theta at
+ *       the positions of x* and y.
+ *   <li>The loss of {@link IceLoss}.
+ * </ol>
+ * The pass with context doubles as the sampler: its last position gives the distribution of y_1, and decoding
+ * y_1 .. y_(m-1) with its key/value cache gives those of y_2 .. y_m, which are the p_theta the KL needs (p is held
+ * fixed there), so no extra pass is spent on sampling. With {@code static_target} y is sampled once, before the
+ * first step, and p_theta is recomputed over it at every step.
+ */
+public final class IceObjective implements Objective {
+    /** The context phrases of the paper's released code, each followed by the context and " Now: ". */
+    public static final List<String> PHRASES = List.of("", "Fact: ", "A new knowledge: ",
+            "Consider this new knowledge: ", "Remember this fact: ",
+            "Remember this new fact and reason about its consequences: ");
+
+    private final TuningHyperParams hp;
+    private final Map<String, long[]> staticCompletions = new HashMap<>();
+
+    public IceObjective(TuningHyperParams hp) {
+        this.hp = hp;
+    }
+
+    /** One row of an ICE batch: token ids of the two prefixes, of x* and (once known) of y. */
+    public record Row(long[] withContext, long[] withoutContext, long[] target, long[] completion) {}
+
+    @Override
+    public NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
+            SplittableRandom random) {
+        Tokenizer tok = model.tokenizer();
+        List<Row> rows = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        for (EditRequest r : batch) {
+            List<String> contexts = r.contextOrFact();
+            for (int i = 0; i < contexts.size(); i++) {
+                String phrase = PHRASES.get(random.nextInt(PHRASES.size()));
+                String context = phrase + contexts.get(i) + " Now: ";
+                rows.add(new Row(tok.encode(context + r.prompt()), tok.encode(r.prompt()),
+                        tok.encodePlain(r.spacedTarget()), null));
+                keys.add(r.prompt() + "\u0000" + r.target() + "\u0000" + i);
+            }
+        }
+        GenerationOptions sampling = new GenerationOptions(hp.maxNewTokens(), hp.maxNewTokens(), hp.temperature(), 0,
+                1, random.nextLong(), false);
+        if (hp.staticTarget()) {
+            for (int i = 0; i < rows.size(); i++) {
+                long[] y = staticCompletions.get(keys.get(i));
+                if (y == null) {
+                    y = sample(model, frozen, List.of(rows.get(i)), hp.sampleWithContext(),
+                            sampling.withSeed(random.nextLong())).get(0);
+                    staticCompletions.put(keys.get(i), y);
+                }
+                Row r = rows.get(i);
+                rows.set(i, new Row(r.withContext(), r.withoutContext(), r.target(), y));
+            }
+            return lossForKnownCompletions(model, trainable, rows).mean();
+        }
+        if (!hp.sampleWithContext()) {
+            List<long[]> ys = sample(model, frozen, rows, false, sampling);
+            for (int i = 0; i < rows.size(); i++) {
+                Row r = rows.get(i);
+                rows.set(i, new Row(r.withContext(), r.withoutContext(), r.target(), ys.get(i)));
+            }
+            return lossForKnownCompletions(model, trainable, rows).mean();
+        }
+        return lossSamplingWithContext(model, trainable, frozen, rows, sampling).mean();
+    }
+
+    /**
+     * The loss when y is known: one teacher-forced pass with context over [context, q, x*, y_&lt;m] and one without
+     * over [q, x*, y_&lt;m]. This is the definition; the sampling path must agree with it for the same y.
+     */
+    public static IceLoss.Terms lossForKnownCompletions(LanguageModel model, Weights w, List<Row> rows) {
+        int m = rows.get(0).completion().length;
+        int k = maxTarget(rows) + m;
+        List<long[]> withCtx = new ArrayList<>();
+        List<long[]> without = new ArrayList<>();
+        List<long[]> predicted = new ArrayList<>();
+        for (Row r : rows) {
+            long[] yHead = java.util.Arrays.copyOf(r.completion(), m - 1);
+            withCtx.add(Suffix.concat(r.withContext(), r.target(), yHead));
+            without.add(Suffix.concat(r.withoutContext(), r.target(), yHead));
+            predicted.add(Suffix.concat(r.target(), r.completion()));
+        }
+        NDArray logP = Suffix.logProbs(model, w, withCtx, k, null); // (B, K, V)
+        NDArray logQ = Suffix.logProbs(model, w, without, k, null); // (B, K, V)
+        return terms(model, rows, predicted, k, logP, logQ);
+    }
+
+    /** The dynamic-target step: the pass with context samples y as it goes (see the class comment). */
+    private IceLoss.Terms lossSamplingWithContext(LanguageModel model, Weights trainable, Weights frozen, List<Row> rows,
+            GenerationOptions sampling) {
+        int m = hp.maxNewTokens();
+        int kx = maxTarget(rows);
+        List<long[]> withCtx = new ArrayList<>();
+        for (Row r : rows) {
+            withCtx.add(Suffix.concat(r.withContext(), r.target()));
+        }
+        TokenSampler sampler = new TokenSampler(sampling);
+        Long eos = model.tokenizer().eosTokenId();
+        List<long[]> ys = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            ys.add(new long[m]);
+        }
+        NDArray logP;
+        try (KvCache cache = new KvCache(model.config().numLayers())) {
+            NDArray prefix = Suffix.logProbs(model, trainable, withCtx, kx + 1, cache); // (B, Kx+1, V)
+            cache.detach();
+            List<NDArray> parts = new ArrayList<>();
+            parts.add(prefix.get(":, :" + kx + ", :")); // (B, Kx, V): predicts x*, with gradient
+            NDArray next = prefix.get(":, " + kx + ":, :").stopGradient(); // (B, 1, V): predicts y_1
+            for (int j = 0; j < m; j++) {
+                parts.add(next);
+                long[] tokens = sampleColumn(next, sampler, eos);
+                for (int b = 0; b < rows.size(); b++) {
+                    ys.get(b)[j] = tokens[b];
+                }
+                if (j < m - 1) {
+                    NDArray hidden = model.hidden(frozen, TokenBatch.column(tokens), cache, Hooks.NONE); // (B, 1, C)
+                    next = model.logits(frozen, hidden).toType(DataType.FLOAT32, false).logSoftmax(-1); // (B, 1, V)
+                }
+            }
+            logP = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(parts), 1); // (B, Kx+m, V)
+        }
+        List<long[]> without = new ArrayList<>();
+        List<long[]> predicted = new ArrayList<>();
+        for (int b = 0; b < rows.size(); b++) {
+            Row r = rows.get(b);
+            long[] y = ys.get(b);
+            rows.set(b, new Row(r.withContext(), r.withoutContext(), r.target(), y));
+            without.add(Suffix.concat(r.withoutContext(), r.target(), java.util.Arrays.copyOf(y, m - 1)));
+            predicted.add(Suffix.concat(r.target(), y));
+        }
+        NDArray logQ = Suffix.logProbs(model, trainable, without, kx + m, null); // (B, Kx+m, V)
+        return terms(model, rows, predicted, kx + m, logP, logQ);
+    }
+
+    private static IceLoss.Terms terms(LanguageModel model, List<Row> rows, List<long[]> predicted, int k, NDArray logP,
+            NDArray logQ) {
+        NDManager manager = logP.getManager();
+        NDArray[] ids = Suffix.rightAligned(manager, predicted, k); // (B, K) twice
+        int b = rows.size();
+        float[] target = new float[b * k];
+        float[] completion = new float[b * k];
+        Long eos = model.tokenizer().eosTokenId();
+        for (int i = 0; i < b; i++) {
+            Row r = rows.get(i);
+            int m = r.completion().length;
+            int firstTarget = k - m - r.target().length;
+            for (int j = 0; j < r.target().length; j++) {
+                target[i * k + firstTarget + j] = 1f;
+            }
+            for (int j = 0; j < m; j++) {
+                if (eos != null && r.completion()[j] == eos) {
+                    break; // tokens from the first EOS on are not part of the continuation
+                }
+                completion[i * k + k - m + j] = 1f;
+            }
+        }
+        NDArray targetMask = manager.create(target, new ai.djl.ndarray.types.Shape(b, k)); // (B, K)
+        NDArray completionMask = manager.create(completion, new ai.djl.ndarray.types.Shape(b, k)); // (B, K)
+        return IceLoss.compute(logP, logQ, ids[0], targetMask, completionMask);
+    }
+
+    /** Samples exactly m tokens after [context, q, x*] (or [q, x*]) for each row, with the given weights. */
+    private static List<long[]> sample(LanguageModel model, Weights w, List<Row> rows, boolean withContext,
+            GenerationOptions sampling) {
+        List<long[]> prompts = new ArrayList<>();
+        for (Row r : rows) {
+            prompts.add(Suffix.concat(withContext ? r.withContext() : r.withoutContext(), r.target()));
+        }
+        return dev.icedit.model.Generator.generate(model, w, prompts, sampling);
+    }
+
+    private static long[] sampleColumn(NDArray logProbs, TokenSampler sampler, Long eos) {
+        int b = (int) logProbs.getShape().get(0);
+        int v = (int) logProbs.getShape().get(2);
+        float[] flat = logProbs.toFloatArray();
+        long[] out = new long[b];
+        for (int i = 0; i < b; i++) {
+            float[] row = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);
+            out[i] = sampler.next(row, eos);
+        }
+        return out;
+    }
+
+    private static int maxTarget(List<Row> rows) {
+        return rows.stream().mapToInt(r -> r.target().length).max().orElse(0);
+    }
+}

@@ -1,0 +1,20 @@
+package dev.icedit.edit.tuning;
+
+import ai.djl.ndarray.NDArray;
+import dev.icedit.edit.EditRequest;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.Weights;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/** The loss a constrained fine-tuning run minimises; one instance serves one edit run and may keep state. */
+public interface Objective {
+    /**
+     * The loss of one batch of requests at one step: a scalar that depends on the trained weights.
+     *
+     * @param trainable the model's weights with the trained tensors (gradients attached) in place
+     * @param frozen the same values with the trained tensors detached, for passes that need no gradient
+     */
+    NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
+            SplittableRandom random);
+}

@@ -1,0 +1,57 @@
+package dev.icedit.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * What attention needs besides the tokens, built on the host for one forward step of T new tokens over S positions
+ * (cached plus new): position ids (B, T) and an additive mask (B, 1, T, S) that allows key j for query i when j is
+ * a real token, j is not in i's future and, with a sliding window W, i - j < W.
+ *
+ * <p>Positions count real tokens only (left padding does not shift them), as transformers' generate() does; padded
+ * query rows get position 1 and a fully masked row, whose outputs are never read.
+ */
+final class AttentionContext {
+    final long[][] positions;
+    final NDArray mask;
+
+    private AttentionContext(long[][] positions, NDArray mask) {
+        this.positions = positions;
+        this.mask = mask;
+    }
+
+    static AttentionContext build(NDManager manager, int[][] fullMask, int newTokens, Integer window, DataType dtype) {
+        int batch = fullMask.length;
+        int s = fullMask[0].length;
+        int past = s - newTokens;
+        long[][] positions = new long[batch][newTokens];
+        float negative = dtype == DataType.FLOAT16 ? -65504f : -Float.MAX_VALUE;
+        float[] mask = new float[batch * newTokens * s];
+        for (int b = 0; b < batch; b++) {
+            int real = 0;
+            int[] m = fullMask[b];
+            for (int j = 0; j < s; j++) {
+                real += m[j];
+                int t = j - past;
+                if (t >= 0) {
+                    positions[b][t] = m[j] == 1 ? real - 1 : 1;
+                }
+            }
+            for (int t = 0; t < newTokens; t++) {
+                int i = past + t;
+                int row = (b * newTokens + t) * s;
+                for (int j = 0; j < s; j++) {
+                    boolean allowed = m[j] == 1 && j <= i && (window == null || i - j < window);
+                    mask[row + j] = allowed ? 0f : negative;
+                }
+            }
+        }
+        NDArray maskArray = manager.create(mask, new Shape(batch, 1, newTokens, s)); // (B, 1, T, S)
+        if (dtype != DataType.FLOAT32) {
+            maskArray = maskArray.toType(dtype, false);
+        }
+        return new AttentionContext(positions, maskArray);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.icedit.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Continues prompts with a KV cache: one pass over the (left-padded) prompts, then one token per step. */
+public final class Generator {
+    private Generator() {}
+
+    /** Continues each prompt; returns the new tokens of each row (EOS included when it ended the row). */
+    public static List<long[]> generate(LanguageModel model, List<long[]> prompts, GenerationOptions options) {
+        try (LanguageModel.Lease lease = model.lease()) {
+            return generate(model, lease.weights(), prompts, options);
+        }
+    }
+
+    /** As {@link #generate(LanguageModel, List, GenerationOptions)}, with given weights (the caller holds a lease). */
+    public static List<long[]> generate(LanguageModel model, Weights w, List<long[]> prompts, GenerationOptions options) {
+        int rows = prompts.size();
+        List<List<Long>> out = new ArrayList<>();
+        for (long[] p : prompts) {
+            if (p.length == 0) {
+                throw new dev.icedit.tensor.IceditException("cannot generate from an empty prompt");
+            }
+            out.add(new ArrayList<>());
+        }
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        int budget = Math.min(options.maxNewTokens(), model.config().maxPositions() - longest);
+        if (longest > model.config().maxPositions()) {
+            throw new dev.icedit.tensor.IceditException("prompt of " + longest + " tokens is longer than the model's "
+                    + model.config().maxPositions() + "-token context window");
+        }
+        Tokenizer tok = null;
+        Long eos = null;
+        try {
+            tok = model.tokenizer();
+            eos = tok.eosTokenId();
+        } catch (RuntimeException noTokenizer) {
+            List<Long> ids = model.config().eosTokenIds();
+            eos = ids.isEmpty() ? null : ids.get(0);
+        }
+        long pad = tok != null ? tok.padTokenId() : eos != null ? eos : 0;
+        TokenSampler sampler = new TokenSampler(options);
+        boolean[] done = new boolean[rows];
+        try (KvCache cache = new KvCache(model.config().numLayers())) {
+            TokenBatch step = TokenBatch.leftPadded(prompts, pad);
+            for (int n = 0; n < budget; n++) {
+                float[][] last = lastLogits(model, w, step, cache);
+                long[] next = new long[rows];
+                boolean allDone = true;
+                for (int b = 0; b < rows; b++) {
+                    if (done[b]) {
+                        next[b] = pad;
+                        continue;
+                    }
+                    Long banned = n < options.minNewTokens() ? eos : null;
+                    next[b] = sampler.next(last[b], banned);
+                    out.get(b).add(next[b]);
+                    if (options.stopAtEos() && eos != null && next[b] == eos) {
+                        done[b] = true;
+                    }
+                    allDone &= done[b];
+                }
+                if (allDone || n == budget - 1) {
+                    break;
+                }
+                step = TokenBatch.column(next);
+            }
+        }
+        List<long[]> result = new ArrayList<>();
+        for (List<Long> r : out) {
+            result.add(r.stream().mapToLong(Long::longValue).toArray());
+        }
+        return result;
+    }
+
+    /** Logits of each row's last position (B x V), on the host. */
+    private static float[][] lastLogits(LanguageModel model, Weights w, TokenBatch step, KvCache cache) {
+        try (NDScope scope = new NDScope()) {
+            NDArray hidden = model.hidden(w, step, cache, Hooks.NONE); // (B, T, C)
+            NDArray last = hidden.get(":, -1:, :"); // (B, 1, C)
+            NDArray logits = model.logits(w, last); // (B, 1, V)
+            float[] flat = logits.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            int v = (int) logits.getShape().get(2);
+            float[][] rows = new float[step.rows()][v];
+            for (int b = 0; b < rows.length; b++) {
+                System.arraycopy(flat, b * v, rows[b], 0, v);
+            }
+            return rows;
+        }
+    }
+
+    /** Generates from a text prompt and returns the continuation's text. */
+    public static String generateText(LanguageModel model, String prompt, GenerationOptions options) {
+        if (prompt == null || prompt.isEmpty()) {
+            throw new dev.icedit.tensor.IceditException("prompt is empty");
+        }
+        long[] ids = model.tokenizer().encode(prompt);
+        return model.tokenizer().decode(generate(model, List.of(ids), options).get(0));
+    }
+}

@@ -1,0 +1,190 @@
+package dev.icedit.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+
+/**
+ * The Llama forward pass (also Mistral and Qwen2), following transformers' modeling_llama.py.
+ *
+ * <p>Shapes: B batch, T new tokens, S all positions (cached plus new), C hidden size, I MLP inner size, V vocabulary,
+ * H query heads, G key/value heads, D head size.
+ */
+final class Llama implements Transformer {
+    private final LlamaConfig cfg;
+    private final float[] invFreq;
+    private final DataType dtype;
+    private final String[][] names;
+    private final String lmHead;
+
+    private static final int Q = 0, QB = 1, K = 2, KB = 3, V = 4, VB = 5, O = 6, OB = 7, GATE = 8, UP = 9, DOWN = 10,
+            GATE_B = 11, UP_B = 12, DOWN_B = 13, LN1 = 14, LN2 = 15;
+
+    Llama(LlamaConfig cfg, DataType dtype) {
+        this.cfg = cfg;
+        this.dtype = dtype;
+        this.invFreq = ropeInverseFrequencies(cfg.rope(), cfg.headDim());
+        this.names = new String[cfg.numHiddenLayers()][];
+        for (int l = 0; l < names.length; l++) {
+            String p = "model.layers." + l + ".";
+            names[l] = new String[] {
+                p + "self_attn.q_proj.weight", p + "self_attn.q_proj.bias",
+                p + "self_attn.k_proj.weight", p + "self_attn.k_proj.bias",
+                p + "self_attn.v_proj.weight", p + "self_attn.v_proj.bias",
+                p + "self_attn.o_proj.weight", p + "self_attn.o_proj.bias",
+                p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight",
+                p + "mlp.gate_proj.bias", p + "mlp.up_proj.bias", p + "mlp.down_proj.bias",
+                p + "input_layernorm.weight", p + "post_attention_layernorm.weight"
+            };
+        }
+        this.lmHead = cfg.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+    }
+
+    @Override
+    public NDArray hidden(Weights w, NDArray ids, AttentionContext ctx, KvCache cache, Hooks hooks) {
+        NDManager m = ids.getManager();
+        int b = (int) ids.getShape().get(0);
+        int t = (int) ids.getShape().get(1);
+        NDArray[] rope = rotaryTables(m, ctx.positions); // 2 x (B, 1, T, D)
+        NDArray x = ids.getNDArrayInternal()
+                .embedding(ids, w.get("model.embed_tokens.weight"), SparseFormat.DENSE).singletonOrThrow(); // (B, T, C)
+        for (int l = 0; l < names.length; l++) {
+            String[] n = names[l];
+            x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
+            NDArray h = rmsNorm(x, w.get(n[LN1])); // (B, T, C)
+            NDArray a = attention(w, n, l, h, b, t, rope, ctx.mask, cache); // (B, T, C)
+            x = x.add(a); // (B, T, C)
+            h = rmsNorm(x, w.get(n[LN2])); // (B, T, C)
+            NDArray gate = linear(h, w, n[GATE], cfg.mlpBias() ? n[GATE_B] : null); // (B, T, I)
+            NDArray up = linear(h, w, n[UP], cfg.mlpBias() ? n[UP_B] : null); // (B, T, I)
+            NDArray k = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // (B, T, I) silu(gate) * up
+            k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);
+            NDArray mlp = linear(k, w, n[DOWN], cfg.mlpBias() ? n[DOWN_B] : null); // (B, T, C)
+            mlp = hooks.at(l, ActivationSite.Kind.MLP_OUT, mlp);
+            x = x.add(mlp); // (B, T, C)
+            x = hooks.at(l, ActivationSite.Kind.RESIDUAL_OUT, x);
+        }
+        return rmsNorm(x, w.get("model.norm.weight")); // (B, T, C)
+    }
+
+    private NDArray attention(Weights w, String[] n, int layer, NDArray h, int b, int t, NDArray[] rope,
+            NDArray mask, KvCache cache) {
+        int heads = cfg.numAttentionHeads();
+        int kvHeads = cfg.numKeyValueHeads();
+        int d = cfg.headDim();
+        NDArray q = linear(h, w, n[Q], cfg.qkvBias() ? n[QB] : null)
+                .reshape(b, t, heads, d).transpose(0, 2, 1, 3); // (B, H, T, D)
+        NDArray k = linear(h, w, n[K], cfg.qkvBias() ? n[KB] : null)
+                .reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3); // (B, G, T, D)
+        NDArray v = linear(h, w, n[V], cfg.qkvBias() ? n[VB] : null)
+                .reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3); // (B, G, T, D)
+        q = applyRotary(q, rope); // (B, H, T, D)
+        k = applyRotary(k, rope); // (B, G, T, D)
+        if (cache != null) {
+            NDArray[] kv = cache.append(layer, k, v);
+            k = kv[0]; // (B, G, S, D)
+            v = kv[1]; // (B, G, S, D)
+        }
+        if (kvHeads != heads) {
+            k = k.repeat(1, heads / kvHeads); // (B, H, S, D)
+            v = v.repeat(1, heads / kvHeads); // (B, H, S, D)
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(d)).add(mask); // (B, H, T, S)
+        NDArray out = scores.softmax(-1).matMul(v); // (B, H, T, D)
+        out = out.transpose(0, 2, 1, 3).reshape(b, t, heads * d); // (B, T, H*D)
+        return linear(out, w, n[O], cfg.outputBias() ? n[OB] : null); // (B, T, C)
+    }
+
+    @Override
+    public NDArray logits(Weights w, NDArray hidden) {
+        return hidden.getNDArrayInternal().linear(hidden, w.get(lmHead), null).singletonOrThrow(); // (B, T, V)
+    }
+
+    private static NDArray linear(NDArray x, Weights w, String weight, String bias) {
+        return x.getNDArrayInternal().linear(x, w.get(weight), bias == null ? null : w.get(bias)).singletonOrThrow();
+    }
+
+    /** x * rsqrt(mean(x^2) + eps) * weight, computed in float32 as transformers does. */
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray xf = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+        NDArray variance = xf.square().mean(new int[] {-1}, true); // (B, T, 1)
+        NDArray normed = xf.mul(variance.add(cfg.rmsNormEps()).pow(-0.5)); // (B, T, C)
+        if (dtype != DataType.FLOAT32) {
+            normed = normed.toType(dtype, false);
+        }
+        return normed.mul(weight);
+    }
+
+    /** cos and sin tables (B, 1, T, D) for the given positions: [cos(p f), cos(p f)] with f the D/2 frequencies. */
+    private NDArray[] rotaryTables(NDManager m, long[][] positions) {
+        int b = positions.length;
+        int t = positions[0].length;
+        int d = cfg.headDim();
+        int half = d / 2;
+        float[] cos = new float[b * t * d];
+        float[] sin = new float[b * t * d];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                float p = positions[i][j];
+                int base = (i * t + j) * d;
+                for (int f = 0; f < half; f++) {
+                    float angle = p * invFreq[f];
+                    float c = (float) Math.cos(angle);
+                    float s = (float) Math.sin(angle);
+                    cos[base + f] = c;
+                    cos[base + half + f] = c;
+                    sin[base + f] = s;
+                    sin[base + half + f] = s;
+                }
+            }
+        }
+        Shape shape = new Shape(b, 1, t, d);
+        NDArray cosArr = m.create(cos, shape);
+        NDArray sinArr = m.create(sin, shape);
+        if (dtype != DataType.FLOAT32) {
+            cosArr = cosArr.toType(dtype, false);
+            sinArr = sinArr.toType(dtype, false);
+        }
+        return new NDArray[] {cosArr, sinArr};
+    }
+
+    /** x * cos + rotate_half(x) * sin, where rotate_half([x1, x2]) = [-x2, x1]. */
+    private static NDArray applyRotary(NDArray x, NDArray[] rope) {
+        long half = x.getShape().get(3) / 2;
+        NDArray x1 = x.get(":, :, :, :" + half); // (B, H, T, D/2)
+        NDArray x2 = x.get(":, :, :, " + half + ":"); // (B, H, T, D/2)
+        NDArray rotated = x2.neg().concat(x1, 3); // (B, H, T, D)
+        return x.mul(rope[0]).add(rotated.mul(rope[1]));
+    }
+
+    /** RoPE inverse frequencies in float32 as transformers computes them, with linear or llama3 scaling. */
+    static float[] ropeInverseFrequencies(LlamaConfig.Rope rope, int dim) {
+        int half = dim / 2;
+        float[] inv = new float[half];
+        for (int i = 0; i < half; i++) {
+            float exponent = (float) (2 * i) / (float) dim;
+            inv[i] = 1.0f / (float) Math.pow(rope.theta(), exponent);
+        }
+        if (rope.type().equals("linear")) {
+            for (int i = 0; i < half; i++) {
+                inv[i] = (float) (inv[i] / rope.factor());
+            }
+        } else if (rope.type().equals("llama3")) {
+            double lowWavelen = rope.originalMaxPositions() / rope.lowFreqFactor();
+            double highWavelen = rope.originalMaxPositions() / rope.highFreqFactor();
+            for (int i = 0; i < half; i++) {
+                double wavelen = 2 * Math.PI / inv[i];
+                if (wavelen > lowWavelen) {
+                    inv[i] = (float) (inv[i] / rope.factor());
+                } else if (wavelen >= highWavelen) {
+                    double smooth = (rope.originalMaxPositions() / wavelen - rope.lowFreqFactor())
+                            / (rope.highFreqFactor() - rope.lowFreqFactor());
+                    inv[i] = (float) ((1 - smooth) * inv[i] / rope.factor() + smooth * inv[i]);
+                }
+            }
+        }
+        return inv;
+    }
+}

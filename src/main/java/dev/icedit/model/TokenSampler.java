@@ -1,0 +1,103 @@
+package dev.icedit.model;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/** Picks the next token from one row of logits, on the host, so results do not depend on the device. */
+public final class TokenSampler {
+    private final GenerationOptions options;
+    private final SplittableRandom random;
+
+    public TokenSampler(GenerationOptions options) {
+        this.options = options;
+        this.random = new SplittableRandom(options.seed());
+    }
+
+    /** Chooses a token; {@code banned} (may be null) cannot be chosen. */
+    public long next(float[] logits, Long banned) {
+        if (banned != null && banned >= 0 && banned < logits.length) {
+            logits[(int) (long) banned] = Float.NEGATIVE_INFINITY;
+        }
+        if (options.isGreedy()) {
+            return argmax(logits);
+        }
+        int v = logits.length;
+        double[] scaled = new double[v];
+        for (int i = 0; i < v; i++) {
+            scaled[i] = logits[i] / options.temperature();
+        }
+        if (options.topK() > 0 && options.topK() < v) {
+            double[] sorted = scaled.clone();
+            Arrays.sort(sorted);
+            double kth = sorted[v - options.topK()];
+            for (int i = 0; i < v; i++) {
+                if (scaled[i] < kth) {
+                    scaled[i] = Double.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        double[] p = softmax(scaled);
+        if (options.topP() < 1) {
+            Integer[] order = new Integer[v];
+            for (int i = 0; i < v; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+            double cum = 0;
+            boolean cut = false;
+            for (int r = 0; r < v; r++) {
+                int i = order[r];
+                if (cut) {
+                    p[i] = 0;
+                } else {
+                    cum += p[i];
+                    cut = cum >= options.topP();
+                }
+            }
+        }
+        double total = 0;
+        for (double x : p) {
+            total += x;
+        }
+        double u = random.nextDouble() * total;
+        double acc = 0;
+        int last = 0;
+        for (int i = 0; i < v; i++) {
+            if (p[i] > 0) {
+                acc += p[i];
+                last = i;
+                if (u < acc) {
+                    return i;
+                }
+            }
+        }
+        return last;
+    }
+
+    public static long argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static double[] softmax(double[] x) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (double d : x) {
+            max = Math.max(max, d);
+        }
+        double[] p = new double[x.length];
+        double sum = 0;
+        for (int i = 0; i < x.length; i++) {
+            p[i] = x[i] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(x[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < x.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+}

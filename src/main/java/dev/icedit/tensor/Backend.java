@@ -1,0 +1,105 @@
+package dev.icedit.tensor;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import java.util.Locale;
+
+/**
+ * The tensor engine: DJL with its PyTorch engine, started offline from the native library on the class path
+ * (no download at run time). The device is a setting: {@code cpu} (default), {@code gpu} or {@code gpu:N}, from
+ * the system property {@code icedit.device} or the environment variable {@code ICEDIT_DEVICE}.
+ */
+public final class Backend {
+    private static volatile Engine engine;
+
+    private Backend() {}
+
+    /** Starts the engine once; later calls return it. */
+    public static Engine engine() {
+        Engine e = engine;
+        if (e == null) {
+            synchronized (Backend.class) {
+                e = engine;
+                if (e == null) {
+                    setIfAbsent("ai.djl.offline", "true");
+                    setIfAbsent("ai.djl.default_engine", "PyTorch");
+                    setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
+                    String threads = System.getenv("ICEDIT_THREADS");
+                    if (threads != null && !threads.isBlank()) {
+                        setIfAbsent("ai.djl.pytorch.num_threads", threads.trim());
+                    }
+                    setIfAbsent("ai.djl.pytorch.num_interop_threads", "1");
+                    try {
+                        e = Engine.getEngine("PyTorch");
+                    } catch (RuntimeException ex) {
+                        throw new IceditException("cannot start the PyTorch engine: " + ex.getMessage(), ex);
+                    }
+                    engine = e;
+                }
+            }
+        }
+        return e;
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** The device named by {@code icedit.device} / {@code ICEDIT_DEVICE}, or the CPU. */
+    public static Device defaultDevice() {
+        String spec = System.getProperty("icedit.device");
+        if (spec == null) {
+            spec = System.getenv("ICEDIT_DEVICE");
+        }
+        return parseDevice(spec == null ? "cpu" : spec);
+    }
+
+    public static Device parseDevice(String spec) {
+        String s = spec.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (s.equals("gpu") || s.equals("cuda")) {
+            return checkGpu(Device.gpu());
+        }
+        if (s.startsWith("gpu:") || s.startsWith("cuda:")) {
+            try {
+                return checkGpu(Device.gpu(Integer.parseInt(s.substring(s.indexOf(':') + 1))));
+            } catch (NumberFormatException e) {
+                throw new IceditException("bad device '" + spec + "' (use cpu, gpu or gpu:N)");
+            }
+        }
+        throw new IceditException("bad device '" + spec + "' (use cpu, gpu or gpu:N)");
+    }
+
+    private static Device checkGpu(Device d) {
+        int count = engine().getGpuCount();
+        if (d.getDeviceId() >= count) {
+            throw new IceditException("device " + d + " requested but the engine sees " + count
+                    + " GPU(s); the CPU build of PyTorch is on the class path unless you build with -Pcuda");
+        }
+        return d;
+    }
+
+    /** A new root manager on the given device; the caller closes it. */
+    public static NDManager newManager(Device device) {
+        return engine().newBaseManager(device);
+    }
+
+    /** Matrix-multiply throughput of this machine through the engine, for benchmarks (GFLOP/s). */
+    public static double matmulGflops(int n, int repeats) {
+        try (NDManager m = newManager(Device.cpu())) {
+            var a = m.randomNormal(new ai.djl.ndarray.types.Shape(n, n));
+            a.matMul(a).close();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < repeats; i++) {
+                a.matMul(a).close();
+            }
+            double s = (System.nanoTime() - t0) / 1e9;
+            return repeats * 2.0 * n * n * (double) n / s / 1e9;
+        }
+    }
+}

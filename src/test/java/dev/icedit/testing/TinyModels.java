@@ -1,0 +1,51 @@
+package dev.icedit.testing;
+
+import dev.icedit.model.RandomModel;
+import dev.icedit.tensor.DType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Config contents for tiny random models that tests build on the fly. */
+public final class TinyModels {
+    private TinyModels() {}
+
+    public static Map<String, Object> llama(int layers, int hidden, int vocab) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("model_type", "llama");
+        c.put("architectures", java.util.List.of("LlamaForCausalLM"));
+        c.put("vocab_size", vocab);
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", hidden * 2);
+        c.put("num_hidden_layers", layers);
+        c.put("num_attention_heads", 4);
+        c.put("num_key_value_heads", 2);
+        c.put("max_position_embeddings", 256);
+        c.put("rms_norm_eps", 1e-5);
+        c.put("rope_theta", 10000.0);
+        c.put("tie_word_embeddings", false);
+        c.put("bos_token_id", 1);
+        c.put("eos_token_id", 2);
+        return c;
+    }
+
+    public static Map<String, Object> gpt2(int layers, int hidden, int vocab) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("model_type", "gpt2");
+        c.put("architectures", java.util.List.of("GPT2LMHeadModel"));
+        c.put("vocab_size", vocab);
+        c.put("n_embd", hidden);
+        c.put("n_layer", layers);
+        c.put("n_head", 4);
+        c.put("n_positions", 256);
+        c.put("bos_token_id", 0);
+        c.put("eos_token_id", 0);
+        return c;
+    }
+
+    public static Path write(Path dir, Map<String, Object> config, long seed) throws IOException {
+        RandomModel.write(dir, config, DType.F32, 0.2, seed, null);
+        return dir;
+    }
+}
