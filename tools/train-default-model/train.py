@@ -862,7 +862,14 @@ def main():
 
     # 5. model
     import torch
+    import tokenizers
+    import transformers
     dev = torch.device(args.device)
+    env = {"python": sys.version.split()[0], "torch": torch.__version__, "transformers": transformers.__version__,
+           "tokenizers": tokenizers.__version__, "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
+           "cpus": os.cpu_count()}
+    log("environment:", env)
+    metrics["environment"] = env
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -99,8 +99,7 @@ final class ModelWriter {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(sourceDir)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
-                if (!Files.isRegularFile(p) || files.files.containsKey(name) || name.equals(WeightFiles.INDEX)
-                        || name.endsWith(".safetensors") || name.contains(".icedit-tmp-")) {
+                if (!Files.isRegularFile(p) || files.files.containsKey(name) || name.equals(WeightFiles.INDEX)) {
                     continue;
                 }
                 Files.copy(p, out.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);

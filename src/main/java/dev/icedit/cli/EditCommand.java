@@ -1,0 +1,215 @@
+package dev.icedit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.icedit.edit.AppliedEdit;
+import dev.icedit.edit.EditGuard;
+import dev.icedit.edit.EditJournal;
+import dev.icedit.edit.EditPatch;
+import dev.icedit.edit.EditProgress;
+import dev.icedit.edit.EditRequest;
+import dev.icedit.edit.EditResult;
+import dev.icedit.edit.Editor;
+import dev.icedit.edit.Editors;
+import dev.icedit.model.GenerationOptions;
+import dev.icedit.model.Generator;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.Scorer;
+import dev.icedit.tensor.IceditException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "edit", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Edit a fact into the model and show its answer before and after.",
+            "The model on disk is not modified unless --save names its directory."})
+final class EditCommand implements Callable<Integer> {
+    @Mixin ModelOption model;
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-p", "--prompt"}, description = "the prompt, e.g. \"The capital of France is\"") String prompt;
+    @Option(names = {"-t", "--target"}, description = "the new answer, e.g. \"Rome\"") String target;
+    @Option(names = "--subject", description = "the entity the fact is about (needed by ROME and MEMIT)") String subject;
+    @Option(names = "--context", description = "context sentence for ICE (repeatable; default \"PROMPT TARGET.\")")
+    List<String> context = new ArrayList<>();
+    @Option(names = "--requests", paramLabel = "FILE",
+            description = "JSON list of {prompt, target, subject, context} to edit together instead of --prompt/--target")
+    Path requestsFile;
+    @Option(names = "--method", defaultValue = "ICE", description = "editing method (default ${DEFAULT-VALUE}; see 'icedit edit --list-methods')")
+    String method;
+    @Option(names = "--list-methods", description = "list the editing methods and exit") boolean listMethods;
+    @Option(names = "--hparams", paramLabel = "FILE|PRESET",
+            description = "hyper-parameter YAML file or preset name (default: the preset matching the model)")
+    String hparams;
+    @Option(names = "--seed", description = "seed for the method's random choices (overrides the hparams' seed)") Long seed;
+    @Option(names = "--guard", description = "after the edit, check the target is the greedy answer and unrelated"
+            + " prompts keep theirs; revert and report if not") boolean guard;
+    @Option(names = "--save", paramLabel = "DIR", description = "save the edited model to this directory") Path save;
+    @Option(names = "--patch", paramLabel = "FILE", description = "write the edit as a reversible patch file") Path patch;
+    @Option(names = "--json", description = "print the result as JSON") boolean json;
+    @Option(names = "--quiet", description = "no progress bar") boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (listMethods) {
+            for (String n : Editors.names()) {
+                out.printf("%-8s %s%n", n, Editors.method(n).description());
+            }
+            return 0;
+        }
+        List<EditRequest> requests = requests();
+        try (LanguageModel m = model.load()) {
+            Object hp = Editors.loadHyperParams(method, m.config(), hparams);
+            if (seed != null) {
+                hp = Editors.method(method).reseed(hp, seed);
+            }
+            Editor editor = Editors.method(method).create(hp);
+            List<Map<String, Object>> before = measure(m, requests);
+            EditGuard.Baseline baseline = guard ? EditGuard.defaults().capture(m) : null;
+            EditResult result;
+            try (ProgressBar bar = quiet || json ? null : new ProgressBarBuilder().setTaskName(editor.method())
+                    .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(
+                            System.err)).setInitialMax(1).build()) {
+                result = editor.edit(m, requests, new EditProgress() {
+                    @Override
+                    public void step(int step, int total, double loss) {
+                        if (bar != null) {
+                            bar.maxHint(total);
+                            bar.stepTo(step);
+                            bar.setExtraMessage(String.format("loss %.4f", loss));
+                        }
+                    }
+
+                    @Override
+                    public void phase(String description) {
+                        if (bar != null) {
+                            bar.setExtraMessage(description);
+                        }
+                    }
+                });
+            }
+            EditJournal journal = new EditJournal(m);
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("method", result.method());
+            report.put("hyper_parameters", result.hyperParameters());
+            report.put("model", m.directory().toString());
+            report.put("seconds", result.seconds());
+            report.put("loss_per_step", result.lossPerStep());
+            report.put("weights", new ArrayList<>(result.newWeights().keySet()));
+            AppliedEdit applied = null;
+            if (guard) {
+                EditGuard.Report g = EditGuard.defaults().applyChecked(journal, result, baseline);
+                report.put("guard", g);
+                if (!g.reverted()) {
+                    applied = journal.edits().get(0);
+                }
+            } else {
+                applied = journal.apply(result);
+            }
+            List<Map<String, Object>> after = measure(m, requests);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int i = 0; i < requests.size(); i++) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("request", requests.get(i));
+                row.put("before", before.get(i));
+                row.put("after", after.get(i));
+                rows.add(row);
+            }
+            report.put("requests", rows);
+            if (applied != null && patch != null) {
+                EditPatch.write(patch, applied, m);
+                report.put("patch", patch.toAbsolutePath().toString());
+            }
+            if (applied != null && save != null) {
+                m.save(save);
+                report.put("saved", save.toAbsolutePath().toString());
+            }
+            print(out, report, rows);
+            return applied == null ? 1 : 0;
+        }
+    }
+
+    private List<EditRequest> requests() throws java.io.IOException {
+        if (requestsFile != null) {
+            if (prompt != null || target != null) {
+                throw new IceditException("give either --requests or --prompt/--target, not both");
+            }
+            EditRequest[] rs = new ObjectMapper().readValue(requestsFile.toFile(), EditRequest[].class);
+            if (rs.length == 0) {
+                throw IceditException.inFile(requestsFile, "no requests");
+            }
+            return List.of(rs);
+        }
+        if (prompt == null || target == null) {
+            throw new IceditException("--prompt and --target are required (or --requests FILE)");
+        }
+        return List.of(new EditRequest(prompt, target, subject, context));
+    }
+
+    /** The greedy continuation of each prompt and the probability of its target, under the current weights. */
+    static List<Map<String, Object>> measure(LanguageModel m, List<EditRequest> requests) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (EditRequest r : requests) {
+            long[] promptIds = m.tokenizer().encode(r.prompt());
+            long[] targetIds = m.tokenizer().encodePlain(r.spacedTarget());
+            Scorer.Scored s = Scorer.score(m, promptIds, targetIds);
+            long[] gen = Generator.generate(m, List.of(promptIds), GenerationOptions.greedy(targetIds.length + 6)).get(0);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("greedy", m.tokenizer().decode(gen));
+            row.put("target_probability", Math.exp(s.sum()));
+            row.put("target_is_greedy", s.tokenAccuracy() == 1.0);
+            out.add(row);
+        }
+        return out;
+    }
+
+    private void print(PrintWriter out, Map<String, Object> report, List<Map<String, Object>> rows) throws Exception {
+        if (json) {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+            return;
+        }
+        out.printf("%s edit of %d request(s) in %.1f s; loss %s%n", report.get("method"), rows.size(),
+                (double) report.get("seconds"), lossSummary((List<?>) report.get("loss_per_step")));
+        for (Map<String, Object> row : rows) {
+            EditRequest r = (EditRequest) row.get("request");
+            @SuppressWarnings("unchecked") Map<String, Object> b = (Map<String, Object>) row.get("before");
+            @SuppressWarnings("unchecked") Map<String, Object> a = (Map<String, Object>) row.get("after");
+            out.printf("%n  prompt: %s%n  target: %s%n", r.prompt(), r.target());
+            out.printf("  before: %-40s P(target) = %.4f%n", "\"" + b.get("greedy") + "\"", (double) b.get("target_probability"));
+            out.printf("  after:  %-40s P(target) = %.4f%n", "\"" + a.get("greedy") + "\"", (double) a.get("target_probability"));
+        }
+        if (report.get("guard") instanceof EditGuard.Report g) {
+            out.printf("%nguard: %s%n", g.passed() ? "passed" : "FAILED, the edit was reverted");
+            for (EditGuard.Check c : g.failures()) {
+                out.printf("  %s check failed for \"%s\": expected \"%s\", got \"%s\"%n", c.kind(), c.prompt(),
+                        c.expected(), c.actual());
+            }
+        }
+        if (report.containsKey("patch")) {
+            out.println("patch written to " + report.get("patch"));
+        }
+        if (report.containsKey("saved")) {
+            out.println("model saved to " + report.get("saved"));
+        }
+    }
+
+    private static String lossSummary(List<?> losses) {
+        if (losses.isEmpty()) {
+            return "n/a";
+        }
+        return String.format("%.4f -> %.4f", ((Number) losses.get(0)).doubleValue(),
+                ((Number) losses.get(losses.size() - 1)).doubleValue());
+    }
+}

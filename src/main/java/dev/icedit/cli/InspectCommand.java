@@ -1,0 +1,76 @@
+package dev.icedit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.ModelConfig;
+import dev.icedit.tensor.DType;
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Show a model's architecture, parameter count, dtypes and memory.")
+final class InspectCommand implements Callable<Integer> {
+    @Mixin ModelOption model;
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+    @Option(names = "--json", description = "print JSON") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (LanguageModel m = model.load()) {
+            Map<String, Object> info = describe(m);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
+            } else {
+                info.forEach((k, v) -> out.printf("%-22s %s%n", k, v));
+            }
+        }
+        return 0;
+    }
+
+    static Map<String, Object> describe(LanguageModel m) {
+        ModelConfig c = m.config();
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("directory", m.directory().toString());
+        info.put("model_type", c.modelType());
+        info.put("layers", c.numLayers());
+        info.put("hidden_size", c.hiddenSize());
+        info.put("intermediate_size", c.intermediateSize());
+        info.put("heads", c.numHeads());
+        info.put("vocab_size", c.vocabSize());
+        info.put("context_window", c.maxPositions());
+        info.put("tied_embeddings", c.tieWordEmbeddings());
+        long params = m.parameterCount();
+        info.put("parameters", params);
+        Map<String, Integer> dtypes = new TreeMap<>();
+        long diskBytes = 0;
+        for (Map.Entry<String, DType> e : m.diskDTypes().entrySet()) {
+            dtypes.merge(e.getValue().name(), 1, Integer::sum);
+        }
+        for (Map.Entry<String, long[]> e : c.parameterShapes().entrySet()) {
+            long n = java.util.Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
+            diskBytes += n * m.diskDTypes().get(e.getKey()).bytes();
+        }
+        info.put("dtypes_on_disk", dtypes);
+        info.put("compute_dtype", m.computeType().toString());
+        info.put("device", m.device().toString());
+        info.put("weights_on_disk_mb", Math.round(diskBytes / 1e5) / 10.0);
+        info.put("weights_in_memory_mb", Math.round(params * (long) m.computeType().getNumOfBytes() / 1e5) / 10.0);
+        info.put("mlp_output_weight", c.mlpOutputWeight(0).replace(".0.", ".{layer}."));
+        try {
+            info.put("bos_token_id", m.tokenizer().bosTokenId());
+            info.put("eos_token_id", m.tokenizer().eosTokenId());
+        } catch (RuntimeException noTokenizer) {
+            info.put("tokenizer", "none (" + noTokenizer.getMessage() + ")");
+        }
+        return info;
+    }
+}
