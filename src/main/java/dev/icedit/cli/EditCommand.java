@@ -93,6 +93,15 @@ final class EditCommand implements Callable<Integer> {
                     }
 
                     @Override
+                    public void work(String task, long done, long total) {
+                        if (bar != null) {
+                            bar.maxHint(total);
+                            bar.stepTo(done);
+                            bar.setExtraMessage(task);
+                        }
+                    }
+
+                    @Override
                     public void phase(String description) {
                         if (bar != null) {
                             bar.setExtraMessage(description);

@@ -10,6 +10,12 @@ public interface EditProgress {
     /** A phase of the method started (for example "computing covariance statistics"). */
     default void phase(String description) {}
 
+    /**
+     * Progress of a long preparatory task that is not an optimisation step (for example the covariance statistics
+     * that ROME and MEMIT compute once per model): {@code done} of {@code total} units of {@code task}.
+     */
+    default void work(String task, long done, long total) {}
+
     /** Whether the caller asked to stop; methods check it between steps and stop with an exception. */
     default boolean cancelled() {
         return false;

@@ -3,6 +3,10 @@ package dev.icedit.edit;
 import dev.icedit.edit.ft.FtlObjective;
 import dev.icedit.edit.ft.FtmObjective;
 import dev.icedit.edit.ice.IceObjective;
+import dev.icedit.edit.memit.Memit;
+import dev.icedit.edit.memit.MemitHyperParams;
+import dev.icedit.edit.rome.Rome;
+import dev.icedit.edit.rome.RomeHyperParams;
 import dev.icedit.edit.tuning.ConstrainedTuner;
 import dev.icedit.edit.tuning.TuningHyperParams;
 import dev.icedit.model.Gpt2Config;
@@ -49,6 +53,10 @@ public final class Editors {
         register(new Method<>("FT-L", TuningHyperParams.class,
                 hp -> new ConstrainedTuner("FT-L", checkObjective(hp, TuningHyperParams.FT_L), FtlObjective::new),
                 TuningHyperParams::withSeed, "fine-tuning with every target token scored at the last prompt position"));
+        register(new Method<>("ROME", RomeHyperParams.class, Rome::new, RomeHyperParams::withSeed,
+                "rank-one model editing of one MLP layer at the subject's token (Meng et al., NeurIPS 2022)"));
+        register(new Method<>("MEMIT", MemitHyperParams.class, Memit::new, MemitHyperParams::withSeed,
+                "mass editing: many facts at once, spread over several MLP layers (Meng et al., ICLR 2023)"));
     }
 
     private Editors() {}

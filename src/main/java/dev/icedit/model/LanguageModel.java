@@ -319,6 +319,11 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    /** The weights as loaded from disk, without the edits installed since: the base model. */
+    public Weights originalWeights() {
+        return new Weights(new LinkedHashMap<>(loaded));
+    }
+
     /** Whether a weight differs (as an object) from what was loaded from disk. */
     public boolean isModified(String name) {
         return weights.get(name) != loaded.get(name);

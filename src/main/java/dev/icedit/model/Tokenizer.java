@@ -107,6 +107,36 @@ public final class Tokenizer implements AutoCloseable {
         return plain.length > 0 && plain[0] == bos;
     }
 
+    /**
+     * The span of {@code text} that each token of {@link #encode(String)} covers, as {start, end} char indices
+     * (end exclusive), or null for special tokens (BOS). Spans of adjacent tokens may overlap (a byte-level token
+     * holding part of a character).
+     */
+    public int[][] tokenSpans(String text) {
+        ai.djl.huggingface.tokenizers.Encoding e = hf.encode(text, true, false);
+        long[] raw = e.getIds();
+        ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
+        long[] special = e.getSpecialTokenMask();
+        int[][] out = new int[raw.length][];
+        for (int i = 0; i < raw.length; i++) {
+            if (spans[i] != null && special[i] == 0) {
+                // the tokenizers library counts Unicode code points; Java strings count UTF-16 units
+                out[i] = new int[] {text.offsetByCodePoints(0, spans[i].getStart()),
+                    text.offsetByCodePoints(0, spans[i].getEnd())};
+            }
+        }
+        long[] ids = encode(text);
+        if (ids.length == raw.length + 1) {
+            int[][] withBos = new int[ids.length][];
+            System.arraycopy(out, 0, withBos, 1, out.length);
+            return withBos;
+        }
+        if (ids.length == raw.length - 1) {
+            return Arrays.copyOfRange(out, 1, out.length);
+        }
+        return out;
+    }
+
     /** Token ids without special tokens: for a continuation joined to a prompt. */
     public long[] encodePlain(String text) {
         return hf.encode(text, false, false).getIds();

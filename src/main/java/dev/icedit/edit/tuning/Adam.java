@@ -3,7 +3,7 @@ package dev.icedit.edit.tuning;
 import ai.djl.ndarray.NDArray;
 
 /** Adam as torch.optim.Adam computes it (betas 0.9/0.999, eps 1e-8, L2 weight decay added to the gradient). */
-final class Adam implements AutoCloseable {
+public final class Adam implements AutoCloseable {
     private static final double BETA1 = 0.9;
     private static final double BETA2 = 0.999;
     private static final double EPS = 1e-8;
@@ -14,13 +14,13 @@ final class Adam implements AutoCloseable {
     private NDArray v;
     private int t;
 
-    Adam(double lr, double weightDecay) {
+    public Adam(double lr, double weightDecay) {
         this.lr = lr;
         this.weightDecay = weightDecay;
     }
 
     /** The parameter after one step, as a new array; state arrays are kept, the caller closes the rest. */
-    NDArray step(NDArray param, NDArray grad) {
+    public NDArray step(NDArray param, NDArray grad) {
         t++;
         NDArray g = weightDecay == 0 ? grad : grad.add(param.mul(weightDecay));
         NDArray newM = m == null ? g.mul(1 - BETA1) : m.mul(BETA1).add(g.mul(1 - BETA1));
