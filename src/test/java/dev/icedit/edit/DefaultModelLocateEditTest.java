@@ -30,7 +30,7 @@ class DefaultModelLocateEditTest {
     static final Path COUNTERFACT = Path.of("../shared/data/easyedit_factual/counterfact/counterfact-edit.json");
     static final Path CORPUS = Path.of("../shared/data/text");
     static final Path STATS = Path.of("target/icedit-stats");
-    static final int TEST_SAMPLES = 2000;
+    static final int TEST_SAMPLES = 500;
 
     static List<EditRequest> requests;
 

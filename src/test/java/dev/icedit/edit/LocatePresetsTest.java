@@ -38,6 +38,6 @@ class LocatePresetsTest {
         assertThat(llama.contextTemplateLengthParams()).isEqualTo(List.of(List.of(10, 5)));
         MemitHyperParams small = HyperParams.preset("MEMIT", "default-model", MemitHyperParams.class);
         assertThat(Editors.method("MEMIT").reseed(small, 7)).isEqualTo(small.withSeed(7));
-        assertThat(Editors.method("MEMIT").create(small).hyperParameters()).containsEntry("mom2_update_weight", 15000.0);
+        assertThat(Editors.method("MEMIT").create(small).hyperParameters()).containsEntry("mom2_update_weight", 500.0);
     }
 }

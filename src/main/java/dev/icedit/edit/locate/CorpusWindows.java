@@ -5,21 +5,27 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * The samples of the statistics: windows of consecutive tokens of the corpus (a BOS first when the tokenizer adds
- * one), in a fixed order. So that a sample smaller than the corpus still spreads over all of it, windows are taken
- * with a stride s (about the corpus's window count over the samples wanted): pass r takes the windows whose
- * running number is r modulo s, and passes continue until enough windows are taken or the corpus is used up. The
- * order depends only on the corpus, the tokenizer and the numbers, so a computation can stop and resume by
- * skipping the windows it has done.
+ * The samples of the statistics: windows of up to a given number of tokens (a BOS first when the tokenizer adds
+ * one), each the start of a chunk of the corpus's text, in a fixed order. Documents are cut into chunks of about
+ * the characters a window holds (cut at a space, with some to spare); so that a sample smaller than the corpus
+ * still spreads over all of it, chunks are taken with a stride s (the corpus's chunks over the samples wanted):
+ * pass r takes the chunks whose running number is r modulo s, and passes continue until enough are taken or the
+ * corpus is used up. Only the chunks taken are tokenised. The order depends only on the corpus, the tokenizer and
+ * the numbers, so a computation can stop and resume by skipping the windows it has done.
  */
 final class CorpusWindows implements AutoCloseable {
-    /** A document's last window is used only if it has at least this many tokens. */
+    /** A window is used only if it has at least this many tokens. */
     static final int MIN_TOKENS = 8;
+    /** Characters tokenised to estimate the characters per token. */
+    static final int PROBE_CHARS = 1 << 16;
+    /** Chunks hold this much more text than a window needs on average, so that most windows are full. */
+    static final double SLACK = 1.25;
 
     private final TextCorpus corpus;
     private final Tokenizer tok;
-    private final int windowTokens;
+    private final int body;
     private final Long bos;
+    private final int chunkChars;
     private final long stride;
     private final Deque<long[]> ready = new ArrayDeque<>();
     private long pass;
@@ -28,14 +34,15 @@ final class CorpusWindows implements AutoCloseable {
     private long running;
     private boolean exhausted;
 
-    /** @param windowTokens the length of a window, BOS included */
+    /** @param windowTokens the longest window, BOS included */
     CorpusWindows(TextCorpus corpus, Tokenizer tok, int windowTokens, long wanted) {
         this.corpus = corpus;
         this.tok = tok;
-        this.windowTokens = windowTokens;
         long[] probe = tok.encode("a");
         this.bos = tok.bosTokenId() != null && probe.length > 0 && probe[0] == tok.bosTokenId() ? tok.bosTokenId() : null;
-        this.stride = Math.max(1, estimatedWindows() / wanted);
+        this.body = windowTokens - (bos == null ? 0 : 1);
+        this.chunkChars = (int) Math.ceil(body * charsPerToken() * SLACK);
+        this.stride = Math.max(1, corpus.totalBytes() / chunkChars / wanted);
     }
 
     /** The stride chosen for the samples wanted. */
@@ -54,7 +61,7 @@ final class CorpusWindows implements AutoCloseable {
                 advanceDocument();
                 continue;
             }
-            cut(tok.encodePlain(piece));
+            cut(piece);
         }
         return ready.poll();
     }
@@ -77,35 +84,39 @@ final class CorpusWindows implements AutoCloseable {
         pieces = new TextCorpus.Pieces(corpus.documents().get(doc));
     }
 
-    private void cut(long[] ids) {
-        int body = windowTokens - (bos == null ? 0 : 1);
-        for (int at = 0; at < ids.length; at += body) {
-            int end = Math.min(ids.length, at + body);
-            if (end - at < MIN_TOKENS) {
-                break;
+    private void cut(String piece) {
+        int at = 0;
+        while (at < piece.length()) {
+            int end = Math.min(piece.length(), at + chunkChars);
+            while (end < piece.length() && !Character.isWhitespace(piece.charAt(end))) {
+                end++;
             }
-            if (running++ % stride != pass) {
-                continue;
+            if (running++ % stride == pass) {
+                long[] ids = tok.encodePlain(piece.substring(at, end));
+                int n = Math.min(ids.length, body);
+                if (n >= MIN_TOKENS) {
+                    long[] w = new long[n + (bos == null ? 0 : 1)];
+                    if (bos != null) {
+                        w[0] = bos;
+                    }
+                    System.arraycopy(ids, 0, w, bos == null ? 0 : 1, n);
+                    ready.add(w);
+                }
             }
-            long[] w = new long[end - at + (bos == null ? 0 : 1)];
-            int o = 0;
-            if (bos != null) {
-                w[o++] = bos;
-            }
-            System.arraycopy(ids, at, w, o, end - at);
-            ready.add(w);
+            at = end;
         }
     }
 
-    /** Windows in the corpus, estimated from its size and the tokens per character of its first piece. */
-    private long estimatedWindows() {
+    /** Characters per token of the first document's beginning. */
+    private double charsPerToken() {
         try (TextCorpus.Pieces first = new TextCorpus.Pieces(corpus.documents().get(0))) {
             String piece = first.next();
-            if (piece == null || piece.isEmpty()) {
-                return 1;
+            if (piece == null || piece.isBlank()) {
+                return 4;
             }
-            double tokensPerChar = (double) tok.encodePlain(piece).length / piece.length();
-            return (long) (corpus.totalBytes() * tokensPerChar / windowTokens);
+            String probe = piece.substring(0, Math.min(piece.length(), PROBE_CHARS));
+            long[] ids = tok.encodePlain(probe);
+            return ids.length == 0 ? 4 : (double) probe.length() / ids.length;
         }
     }
 
@@ -114,5 +125,11 @@ final class CorpusWindows implements AutoCloseable {
         if (pieces != null) {
             pieces.close();
         }
+    }
+
+    @Override
+    public String toString() {
+        return "chunks of " + chunkChars + " characters, stride " + stride + ", windows of " + body + " tokens"
+                + (bos == null ? "" : " after BOS");
     }
 }

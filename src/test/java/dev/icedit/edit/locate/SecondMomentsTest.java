@@ -174,6 +174,29 @@ class SecondMomentsTest {
     }
 
     @Test
+    void fewSamplesStillSpreadOverTheWholeCorpus() throws Exception {
+        Path spread = tmp.resolve("spread");
+        Files.createDirectories(spread);
+        for (String word : List.of("alpha", "delta", "omega")) {
+            Files.writeString(spread.resolve(word + ".txt"), (word + " ").repeat(3000));
+        }
+        int window = SecondMoments.windowTokens(model);
+        List<String> texts = new ArrayList<>();
+        try (CorpusWindows w = new CorpusWindows(TextCorpus.open(spread), model.tokenizer(), window, 6)) {
+            assertThat(w.stride()).isGreaterThan(1);
+            for (long[] ids = w.next(); ids != null && texts.size() < 6; ids = w.next()) {
+                assertThat(ids.length).isLessThanOrEqualTo(window);
+                assertThat(ids[0]).isEqualTo(model.tokenizer().bosTokenId());
+                texts.add(model.tokenizer().decode(ids));
+            }
+        }
+        assertThat(texts).hasSize(6);
+        for (String word : List.of("alpha", "delta", "omega")) {
+            assertThat(texts).anyMatch(t -> t.contains(word));
+        }
+    }
+
+    @Test
     void missingCorpusAndBadSettingsFailWithTheSettingNamed() {
         Mom2Settings s = new Mom2Settings(tmp.resolve("nowhere").toString(), 8, "float32", tmp.toString());
         try (LanguageModel.Lease lease = model.lease()) {
