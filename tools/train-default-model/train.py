@@ -82,7 +82,7 @@ def parse_args():
     ap.add_argument("--prose-rows", type=float, default=0.28, help="share of rows that are pure prose")
     ap.add_argument("--workers", type=int, default=5)
     # evaluation
-    ap.add_argument("--eval-every", type=float, default=200.0, help="seconds of training between quick evals")
+    ap.add_argument("--eval-every", type=float, default=250.0, help="seconds of training between quick evals")
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--n-icl", type=int, default=500)
     a = ap.parse_args()
@@ -387,8 +387,18 @@ def epoch_docs(rng, cfg):
                 loose.append(lst[0])
                 continue
             rng.shuffle(lst)
-            for a in range(0, len(lst), 6):
-                chunk = lst[a:a + 6]
+            # one sentence per answer in a paragraph: the same fact in two phrasings (CounterFact prompts are
+            # ParaRel phrasings) would teach the model to repeat itself
+            seen, keep = set(), []
+            for it in lst:
+                a = D["ke_ans"][it[1]] if it[0] == 0 else D["pr_ans"][it[1]]
+                if a in seen:
+                    loose.append(it)
+                else:
+                    seen.add(a)
+                    keep.append(it)
+            for a in range(0, len(keep), 6):
+                chunk = keep[a:a + 6]
                 if len(chunk) > 1:
                     paras.append(chunk)
                 else:
