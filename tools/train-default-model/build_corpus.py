@@ -17,7 +17,7 @@ plain Python structures:
   wikitext_test           the held-out WikiText-2 test file (raw), never trained on
 
 Never used as training text: target_new, rephrase_prompt, portability items, the WikiBio `labels`/`text`,
-Forgetfulness prompts that spell out target_new, and WikiText-2 test.
+Forgetfulness prompts (all of them spell out target_new), and WikiText-2 test.
 
 Run it directly to print statistics and self-checks:  python3 build_corpus.py [DATA_DIR]
 """
@@ -117,8 +117,9 @@ def load_ke(data_dir):
         for kind, items in (r.get("locality") or {}).items():
             for it in items:
                 lp = norm(it["prompt"])
-                if tn and re.search(r"(?<!\w)" + re.escape(tn) + r"(?!\w)", lp):
-                    # Forgetfulness prompts spell out the post-edit answer: never trained
+                if kind == "Forgetfulness" or (tn and re.search(r"(?<!\w)" + re.escape(tn) + r"(?!\w)", lp)):
+                    # Forgetfulness prompts ("..., which is not {target_new}, is") spell out the post-edit
+                    # answer (sometimes in another spelling): never trained
                     stats[src + ":locality-with-target_new-dropped"] += 1
                     continue
                 gts = answers_of(it["ground_truth"])

@@ -84,7 +84,7 @@ def parse_args():
     ap.add_argument("--prose-rows", type=float, default=0.18, help="share of rows that are pure prose")
     ap.add_argument("--workers", type=int, default=5)
     # evaluation
-    ap.add_argument("--eval-every", type=float, default=150.0, help="seconds of training between quick evals")
+    ap.add_argument("--eval-every", type=float, default=180.0, help="seconds of training between quick evals")
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--n-icl", type=int, default=500)
     a = ap.parse_args()
@@ -1018,7 +1018,7 @@ def main():
         lm.eval()
         t0 = time.time()
         r = {}
-        for k, n in (("ke_train", 100), ("pararel_train", 100), ("icl_following", 50)):
+        for k, n in (("ke_train", 60), ("pararel_train", 60), ("icl_following", 30)):
             r[k] = round(score(own_fwd, eval_sets[k][:n], encode_ids, tok.decode, dev)[1], 3)
         t1 = time.time()
         nll, nt, _ = window_nll(own_fwd, val_ids, args.seq, dev)
