@@ -57,6 +57,14 @@ final class CaseMeasurer {
     }
 
     private Observation observe(EvalCase c, boolean onBase, String prefix, Observation before) {
+        try {
+            return measure(c, onBase, prefix, before);
+        } catch (dev.icedit.tensor.IceditException e) {
+            throw new dev.icedit.tensor.IceditException("record " + c.index() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Observation measure(EvalCase c, boolean onBase, String prefix, Observation before) {
         long[] target = tok.encodePlain(" " + c.targetNew());
         List<Scorer.Pair> pairs = new ArrayList<>();
         pairs.add(pair(prefix + c.prompt(), target));
