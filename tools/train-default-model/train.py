@@ -73,16 +73,18 @@ def parse_args():
     ap.add_argument("--lr", type=float, default=2.5e-3)
     ap.add_argument("--min-lr-ratio", type=float, default=0.01)
     ap.add_argument("--warmup-steps", type=int, default=200)
-    ap.add_argument("--wd", type=float, default=0.02)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--dropout", type=float, default=0.1, help="residual dropout while training (against prose "
+                    "over-fitting; the exported model has none)")
     ap.add_argument("--ans-weight", type=float, default=2.0, help="loss weight of answer tokens")
     # data mixture
     ap.add_argument("--ke-reps", type=int, default=1, help="KnowEdit/CounterFact sentences per fact per epoch")
     ap.add_argument("--pr-reps", type=int, default=2, help="ParaRel phrasings per fact per epoch")
     ap.add_argument("--icl-ratio", type=float, default=0.35, help="in-context documents per fact per epoch")
-    ap.add_argument("--prose-rows", type=float, default=0.28, help="share of rows that are pure prose")
+    ap.add_argument("--prose-rows", type=float, default=0.18, help="share of rows that are pure prose")
     ap.add_argument("--workers", type=int, default=5)
     # evaluation
-    ap.add_argument("--eval-every", type=float, default=200.0, help="seconds of training between quick evals")
+    ap.add_argument("--eval-every", type=float, default=150.0, help="seconds of training between quick evals")
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--n-icl", type=int, default=500)
     a = ap.parse_args()
@@ -299,7 +301,9 @@ def fact_for_icl(rng, use_pr, j=None, tmpl=None):
 
 
 def icl_doc(rng, cfg):
-    """'{phrase}{prompt} {stated}. Now: {prompt} {answer}.' with the loss masked up to and including ' Now:'."""
+    """'{phrase}{prompt} {stated}. Now: {prompt} {answer}.' with the loss on the answer only: training on the
+    statement would teach counterfactuals as truths, and training on the repeated query would teach the model to
+    repeat sentences."""
     use_pr = rng.random() < cfg["pr_icl_share"]
     f = fact_for_icl(rng, use_pr)
     # the query: same phrasing, or (ParaRel) another probe phrasing of the same fact
@@ -348,14 +352,14 @@ def icl_doc(rng, cfg):
     codes = [0] * len(toks)
     a = D["ans"][answer]
     toks += q[1] + a
-    codes += [1] * len(q[1]) + [2] * len(a)
+    codes += [0] * len(q[1]) + [2] * len(a)  # the query is given, only the answer is trained
     return toks, codes
 
 
 def epoch_docs(rng, cfg):
     """One epoch of documents. Every KnowEdit/CounterFact fact is stated ke_reps times and every ParaRel fact in
     pr_reps distinct phrasings, one per pass. Within a pass, facts about the same subject form a paragraph (a small
-    'biography', up to 6 sentences); facts without a subject or alone with theirs are grouped at random (1 to 6)."""
+    'biography', up to 4 sentences); facts without a subject or alone with theirs are grouped at random (1 to 6)."""
     nke, npr = len(D["ke_ans"]), len(D["pr_ans"])
     pr_choice = []
     for j in range(npr):
@@ -387,8 +391,22 @@ def epoch_docs(rng, cfg):
                 loose.append(lst[0])
                 continue
             rng.shuffle(lst)
-            for a in range(0, len(lst), 6):
-                chunk = lst[a:a + 6]
+            # one sentence per answer and per relation in a paragraph: the same fact in two phrasings (CounterFact
+            # prompts are ParaRel phrasings) or one relation with many objects ("France maintains diplomatic
+            # relations with ...") would teach the model to repeat itself
+            seen, keep = set(), []
+            for it in lst:
+                if it[0] == 0:
+                    keys = (("a", D["ke_ans"][it[1]]), ("g", D["ke_group"][it[1]]))
+                else:
+                    keys = (("a", D["pr_ans"][it[1]]), ("r", D["pr_rel"][it[1]]))
+                if keys[0] in seen or keys[1] in seen:
+                    loose.append(it)
+                else:
+                    seen.update(keys)
+                    keep.append(it)
+            for a in range(0, len(keep), 4):
+                chunk = keep[a:a + 4]
                 if len(chunk) > 1:
                     paras.append(chunk)
                 else:
@@ -559,10 +577,11 @@ def build_model_classes():
             self.mlp = MLP(cfg)
             self.input_layernorm = RMSNorm(cfg["hidden"], cfg["eps"])
             self.post_attention_layernorm = RMSNorm(cfg["hidden"], cfg["eps"])
+            self.p = cfg.get("dropout", 0.0)
 
         def forward(self, x, cos, sin):
-            x = x + self.self_attn(self.input_layernorm(x), cos, sin)
-            return x + self.mlp(self.post_attention_layernorm(x))
+            x = x + F.dropout(self.self_attn(self.input_layernorm(x), cos, sin), self.p, self.training)
+            return x + F.dropout(self.mlp(self.post_attention_layernorm(x)), self.p, self.training)
 
     class Inner(nn.Module):
         def __init__(self, cfg):
@@ -816,6 +835,26 @@ def make_eval_sets(c, rng, n_eval, n_icl):
     return sets
 
 
+def window_nll(fwd, ids, seq, dev, bs=64):
+    """Summed next-token NLL over a token stream cut into windows of BOS + (seq - 1) tokens; every token is scored."""
+    import torch
+    W = seq - 1
+    wins = [ids[s:s + W] for s in range(0, len(ids), W)]
+    nll, ntok = 0.0, 0
+    with torch.no_grad():
+        for s0 in range(0, len(wins), bs):
+            by_len = collections.defaultdict(list)
+            for w in wins[s0:s0 + bs]:
+                by_len[len(w)].append(w)
+            for L, ws in by_len.items():
+                x = torch.tensor([[BOS] + w for w in ws], device=dev)
+                lp = torch.log_softmax(fwd(x).float(), -1)
+                tgt = x[:, 1:]
+                nll -= lp[:, :-1].gather(-1, tgt.unsqueeze(-1)).sum().item()
+                ntok += tgt.numel()
+    return nll, ntok, len(wins)
+
+
 def by_source(items, res):
     acc = collections.defaultdict(lambda: [0, 0])
     for it, r in zip(items, res):
@@ -875,11 +914,16 @@ def main():
     metrics["bpe_word_boundary_agreement"] = {"prompt_answer": agree, "prompt_answer_period": agree_dot,
                                               "n": len(samp)}
     eval_sets = make_eval_sets(c, random.Random(args.seed + 1), args.n_eval, args.n_icl)
+    val_ids = []
+    for v in enc_batch(tok, [d for _, d in c["prose_val"]]):
+        val_ids += [BOS] + v
+    val_ids = val_ids[1:]
+    log("held-out prose for monitoring: %d docs, %d tokens" % (len(c["prose_val"]), len(val_ids)))
     log("eval sets:", {k: len(v) for k, v in eval_sets.items()})
 
     cfg = dict(vocab=args.vocab, hidden=args.hidden, layers=args.layers, heads=args.heads, kv_heads=args.kv_heads,
                head_dim=args.hidden // args.heads, ffn=args.ffn, eps=1e-5, rope_theta=10000.0, max_pos=args.max_pos,
-               seq=args.seq, batch=args.batch, ke_reps=args.ke_reps, pr_reps=args.pr_reps,
+               seq=args.seq, batch=args.batch, dropout=args.dropout, ke_reps=args.ke_reps, pr_reps=args.pr_reps,
                icl_ratio=args.icl_ratio, prose_rows=args.prose_rows, pr_icl_share=0.4)
 
     # 4. batch workers (forked before CUDA starts)
@@ -931,20 +975,15 @@ def main():
         cc = torch.as_tensor(cb).to(dev, non_blocking=True)
         return tt[:, :-1].contiguous(), tt[:, 1:].contiguous(), cc[:, 1:].contiguous()
 
-    # a thread moves batches from the workers' queue into pinned memory, so host-to-device copies are asynchronous
-    import queue as pyqueue
-    import threading
-    pinned = pyqueue.Queue(maxsize=8)
-
-    def prefetch():
-        while True:
-            tb, cb = q.get()
-            if dev.type == "cuda":
-                pinned.put((torch.from_numpy(tb).pin_memory(), torch.from_numpy(cb).pin_memory()))
-            else:
-                pinned.put((torch.from_numpy(tb), torch.from_numpy(cb)))
-
-    threading.Thread(target=prefetch, daemon=True).start()
+    def fetch():
+        """The next batch, copied asynchronously from pinned memory (taken while the GPU runs the last step)."""
+        tw = time.time()
+        tb, cb = q.get()
+        w = time.time() - tw
+        tb, cb = torch.from_numpy(tb), torch.from_numpy(cb)
+        if dev.type == "cuda":
+            tb, cb = tb.pin_memory(), cb.pin_memory()
+        return to_dev(tb, cb), w
 
     B, T = args.batch, args.seq
     if not args.no_compile:
@@ -981,6 +1020,10 @@ def main():
         r = {}
         for k, n in (("ke_train", 100), ("pararel_train", 100), ("icl_following", 50)):
             r[k] = round(score(own_fwd, eval_sets[k][:n], encode_ids, tok.decode, dev)[1], 3)
+        t1 = time.time()
+        nll, nt, _ = window_nll(own_fwd, val_ids, args.seq, dev)
+        r["prose_val_ppl"] = round(math.exp(nll / nt), 2)
+        r["seconds"] = [round(t1 - t0, 1), round(time.time() - t1, 1)]
         lm.train()
         log("quick eval (%s): %s in %.1fs" % (tag, r, time.time() - t0))
         return r
@@ -1003,6 +1046,7 @@ def main():
     next_eval = t_train0 + args.eval_every
     hist = []
     lm.train()
+    batch, waits = fetch()
     while True:
         now = time.time()
         if now >= t_train_end:
@@ -1016,15 +1060,14 @@ def main():
             lr = args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
         for g in opt.param_groups:
             g["lr"] = lr
-        tw = time.time()
-        tb, cb = pinned.get()
-        waits += time.time() - tw
         with autocast:
-            loss, ans_loss = run(*to_dev(tb, cb))
+            loss, ans_loss = run(*batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        batch, w = fetch()
+        waits += w
         step += 1
         tokens += B * T
         if step % 50 == 0 or step == 10:
@@ -1034,7 +1077,7 @@ def main():
             last_t, last_tok = t, tokens
             log("step %d loss %.3f ans-loss %.3f lr %.2e tok/s %.0f MFU %.1f%% epochs %.1f queue %d/%d wait %.1fs" % (
                 step, lv, av, lr, tps, 100 * tps * flops_tok / H100_BF16_PEAK, step * B / rows_per_epoch,
-                q.qsize(), pinned.qsize(), waits))
+                q.qsize(), 0, waits))
             hist.append((round(t - t_train0, 1), step, round(lv, 4), round(av, 4)))
         if time.time() >= next_eval and time.time() < t_train_end - 10:
             hist.append(("eval", step, quick_eval("step %d" % step)))
@@ -1133,21 +1176,11 @@ def main():
     # WikiText-2 test perplexity: the whole file, windows of BOS + 255 tokens
     t0 = time.time()
     ids = tok.encode(c["wikitext_test"], add_special_tokens=False).ids
-    W = args.seq - 1
-    wins = [ids[s:s + W] for s in range(0, len(ids), W)]
-    nll, ntok = 0.0, 0
-    with torch.no_grad():
-        for s0 in range(0, len(wins), 64):
-            grp = wins[s0:s0 + 64]
-            by_len = collections.defaultdict(list)
-            for w in grp:
-                by_len[len(w)].append(w)
-            for L, ws in by_len.items():
-                x = torch.tensor([[BOS] + w for w in ws], device=dev)
-                lp = torch.log_softmax(hf(input_ids=x).logits.float(), -1)
-                tgt = x[:, 1:]
-                nll -= lp[:, :-1].gather(-1, tgt.unsqueeze(-1)).sum().item()
-                ntok += tgt.numel()
+    nll, ntok, nwin = window_nll(hf_fwd, ids, args.seq, dev)
+    wins = range(nwin)
+    vnll, vtok, _ = window_nll(hf_fwd, val_ids, args.seq, dev)
+    metrics["prose_val"] = {"token_ppl": math.exp(vnll / vtok), "tokens": vtok, "docs": len(c["prose_val"])}
+    log("held-out prose (1%% of the prose documents): token ppl %.2f over %d tokens" % (math.exp(vnll / vtok), vtok))
     n_words = len(c["wikitext_test"].split())
     metrics["wikitext2_test"] = {"token_ppl": math.exp(nll / ntok), "tokens": ntok, "windows": len(wins),
                                  "word_normalised_ppl": math.exp(nll / n_words), "words": n_words,
