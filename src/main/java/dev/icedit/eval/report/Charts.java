@@ -30,9 +30,12 @@ final class Charts {
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
         }
-        XYChart chart = new XYChartBuilder().width(520).height(320).title(title).xAxisTitle("edits applied")
+        XYChart chart = new XYChartBuilder().width(520).height(320).title(title).xAxisTitle("edits")
                 .yAxisTitle(yTitle).build();
         chart.getStyler().setLegendVisible(false);
+        if (yTitle.equals("%")) {
+            chart.getStyler().setYAxisMin(0.0).setYAxisMax(100.0);
+        }
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         XYSeries series = chart.addSeries(title, xs, ys);
         series.setMarker(SeriesMarkers.CIRCLE);
