@@ -37,7 +37,7 @@ run() { # OUT_DIR METHOD ARGS...: runs icedit eval, keeping the command and its 
   if [ -n "$HPARAMS_DIR" ] && [ -f "$HPARAMS_DIR/$method.yaml" ]; then
     cmd+=(--hparams "$HPARAMS_DIR/$method.yaml")
   fi
-  printf '%q ' "${cmd[@]#"$ROOT/"}" | sed 's/ $//' > "$dir/command.txt"
+  printf '%q ' "${cmd[@]#"$ROOT/"}" | sed 's/ $//; s/^icedit /.\/icedit /' > "$dir/command.txt"
   echo "== $(cat "$dir/command.txt")" >&2
   local start=$SECONDS
   "${cmd[@]}"

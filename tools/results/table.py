@@ -9,6 +9,10 @@ def fmt(v, digits=2):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def fmt_ratio(v):
+    return "–" if v is None else f"{v:.3g}"
+
+
 def rows(root, mode):
     out = []
     for summary in sorted(pathlib.Path(root, mode).glob("*/*/summary.json")):
@@ -25,7 +29,7 @@ def table(title, entries):
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s, d, cmd in entries:
         print(f"| {s['dataset']} | {s['method']} | {s['cases']} | {fmt(s['edit_succ'])} | {fmt(s['rephrase'])}"
-              f" | {fmt(s['portability'])} | {fmt(s['locality'])} | {fmt(s['fluency'])} | {fmt(s['ppl_r'], 3)}"
+              f" | {fmt(s['portability'])} | {fmt(s['locality'])} | {fmt(s['fluency'])} | {fmt_ratio(s['ppl_r'])}"
               f" | {fmt(s['exact_match'])} | {fmt(s['seconds_per_edit'])} | `{cmd}` |")
     print()
 

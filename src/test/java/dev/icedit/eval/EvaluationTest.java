@@ -16,11 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** The evaluation through the library: it leaves the model it was given exactly as it was. */
 class EvaluationTest {
     @Test
-    void singleAndContinualRunsLeaveTheModelBitForBitAsGiven(@TempDir Path tmp) {
+    void singleAndContinualRunsLeaveTheModelBitForBitAsGivenAndLeakNoArrays(@TempDir Path tmp) {
         Dataset data = DatasetLoader.load(Path.of(EvalCommandTest.DATA));
         try (LanguageModel model = LanguageModel.load(Path.of(EvalCommandTest.MODEL))) {
             List<String> names = new ArrayList<>(model.currentWeights().names());
             String before = LanguageModel.fingerprint(model.currentWeights(), names);
+            int arrays = model.manager().getManagedArrays().size();
             EvalOptions options = new EvalOptions("ICE", EvalCommandTest.HPARAMS, EvalOptions.Mode.SINGLE,
                     EvalOptions.Schedule.IMMEDIATE, 2, 0, 7L, 30, 2, 1);
             Evaluation.Outcome single = Evaluation.run(model, data, options, tmp.resolve("single"), EvalListener.NONE);
@@ -35,6 +36,8 @@ class EvaluationTest {
             assertThat(continual.result().curve()).extracting(p -> p.edits()).containsExactly(0, 1, 2);
             assertThat(model.modifiedWeights()).isEmpty();
             assertThat(LanguageModel.fingerprint(model.currentWeights(), names)).isEqualTo(before);
+            // every tensor an edit, a measurement or the continual state made was freed
+            assertThat(model.manager().getManagedArrays()).hasSize(arrays);
         }
     }
 }

@@ -75,10 +75,6 @@ public record EvalOptions(String method, String hparams, Mode mode, Schedule sch
         return new EvalOptions(method, hparams, m, s, limit, offset, seed, fluencyTokens, probes, probeEvery);
     }
 
-    public EvalOptions withLimit(Integer l) {
-        return new EvalOptions(method, hparams, mode, schedule, l, offset, seed, fluencyTokens, probes, probeEvery);
-    }
-
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String s, String what) {
         for (E e : type.getEnumConstants()) {
             if (e.name().equalsIgnoreCase(s)) {

@@ -80,8 +80,9 @@ public final class EvalRunner {
         }
         long seed = effectiveSeed(plan);
         Map<String, Object> settings = settings(plan, seed, cases.size());
+        // the data and model are identified by their hashes, so their paths may change; the limit may grow
         Set<String> mayDiffer = opts.mode() == EvalOptions.Mode.CONTINUAL && opts.schedule() == EvalOptions.Schedule.FINAL
-                ? Set.of() : Set.of("limit", "cases");
+                ? Set.of("data", "model") : Set.of("data", "model", "limit", "cases");
         dir.claim(settings, mayDiffer);
 
         Weights base = model.currentWeights(); // the unedited model, kept while edits are installed
