@@ -11,4 +11,19 @@ import java.util.Map;
  */
 public record AppliedEdit(String id, String method, Map<String, Object> hyperParameters, List<EditRequest> requests,
         List<String> weightNames, String baseFingerprint, List<Double> lossPerStep, double seconds, Instant appliedAt,
-        Map<String, NDArray> originals, Map<String, NDArray> installed) {}
+        Map<String, NDArray> originals, Map<String, NDArray> installed) {
+
+    /**
+     * Identity, not the record's component-wise equality: that would compare tensor contents (slow, and it fails
+     * once a reverted edit's tensors are closed), and each applied edit is one installation anyway.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return this == o;
+    }
+
+    @Override
+    public int hashCode() {
+        return System.identityHashCode(this);
+    }
+}
