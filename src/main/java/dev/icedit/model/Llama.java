@@ -91,7 +91,8 @@ final class Llama implements Transformer {
             k = k.repeat(1, heads / kvHeads); // (B, H, S, D)
             v = v.repeat(1, heads / kvHeads); // (B, H, S, D)
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(d)).add(mask); // (B, H, T, S)
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(HostArrays.scalar(q.getManager(), 1.0 / Math.sqrt(d)))
+                .add(mask); // (B, H, T, S)
         NDArray out = scores.softmax(-1).matMul(v); // (B, H, T, D)
         out = out.transpose(0, 2, 1, 3).reshape(b, t, heads * d); // (B, T, H*D)
         return linear(out, w, n[O], cfg.outputBias() ? n[OB] : null); // (B, T, C)
@@ -110,7 +111,7 @@ final class Llama implements Transformer {
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray xf = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
         NDArray variance = xf.square().mean(new int[] {-1}, true); // (B, T, 1)
-        NDArray normed = xf.mul(variance.add(cfg.rmsNormEps()).pow(-0.5)); // (B, T, C)
+        NDArray normed = xf.mul(variance.add(cfg.rmsNormEps()).pow(HostArrays.scalar(xf.getManager(), -0.5))); // (B, T, C)
         if (dtype != DataType.FLOAT32) {
             normed = normed.toType(dtype, false);
         }
@@ -141,8 +142,8 @@ final class Llama implements Transformer {
             }
         }
         Shape shape = new Shape(b, 1, t, d);
-        NDArray cosArr = m.create(cos, shape);
-        NDArray sinArr = m.create(sin, shape);
+        NDArray cosArr = HostArrays.of(m, cos, shape);
+        NDArray sinArr = HostArrays.of(m, sin, shape);
         if (dtype != DataType.FLOAT32) {
             cosArr = cosArr.toType(dtype, false);
             sinArr = sinArr.toType(dtype, false);
