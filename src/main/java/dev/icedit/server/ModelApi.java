@@ -53,7 +53,7 @@ final class ModelApi {
         m.put("context_length", model.config().maxPositions());
         m.put("parameters", model.parameterCount());
         m.put("compute_dtype", model.computeType().toString().toLowerCase(java.util.Locale.ROOT));
-        m.put("device", model.device().toString());
+        m.put("device", model.device().isGpu() ? "gpu:" + model.device().getDeviceId() : model.device().getDeviceType());
         m.put("edits_applied", edits.journalSize());
         m.put("modified_weights", model.modifiedWeights());
         m.put("methods", Editors.names());
