@@ -13,10 +13,7 @@ public record AppliedEdit(String id, String method, Map<String, Object> hyperPar
         List<String> weightNames, String baseFingerprint, List<Double> lossPerStep, double seconds, Instant appliedAt,
         Map<String, NDArray> originals, Map<String, NDArray> installed) {
 
-    /**
-     * Identity, not the record's component-wise equality: that would compare tensor contents (slow, and it fails
-     * once a reverted edit's tensors are closed), and each applied edit is one installation anyway.
-     */
+    /** Identity: two applications are never the same edit (and NDArray equality would compare contents). */
     @Override
     public boolean equals(Object o) {
         return this == o;

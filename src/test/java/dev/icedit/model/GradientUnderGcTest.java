@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Gradients must not depend on when the garbage collector runs. DJL wraps Java buffers without copying them, and
  * autograd keeps operands for the backward pass: when a forward pass fed it such an array (rotary tables, a scalar
  * from {@code x.mul(0.5)}), a collection between forward and backward freed memory the backward pass then read, and
- * edits came out different or NaN under load. See {@link HostArrays}.
+ * edits came out different or NaN under load. See {@link dev.icedit.tensor.HostArrays}.
  */
 class GradientUnderGcTest {
     @ParameterizedTest
