@@ -41,7 +41,7 @@ class GradientUnderGcTest {
             collector.start();
             Set<String> seen = new HashSet<>();
             try {
-                for (int i = 0; i < 25; i++) {
+                for (int i = 0; i < 8; i++) {
                     seen.add(gradientHash(m));
                 }
             } finally {
