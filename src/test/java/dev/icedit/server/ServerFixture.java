@@ -14,9 +14,12 @@ import java.nio.file.Path;
 final class ServerFixture implements AutoCloseable {
     static final Path DEFAULT_MODEL = Path.of("models/default");
     static final Path GOLDEN_LLAMA = Path.of("src/test/resources/golden/llama");
-    /** A fact neither model knows; ICE should make its target the greedy answer. */
+    /**
+     * A fact neither model knows; ICE should make its target the greedy answer. On the default model, trained on
+     * capitals, the target is one it is unlikely to guess for an unknown country by itself.
+     */
     static final String PROMPT = "The capital of Zorland is";
-    static final String TARGET = "Paris";
+    static final String TARGET = usingDefaultModel() ? "Lisbon" : "Paris";
 
     final LanguageModel model;
     final ModelServer server;
