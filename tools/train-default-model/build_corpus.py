@@ -17,12 +17,13 @@ plain Python structures:
   wikitext_test           the held-out WikiText-2 test file (raw), never trained on
 
 Never used as training text: target_new, rephrase_prompt, portability items, the WikiBio `labels`/`text`,
-Forgetfulness prompts that spell out target_new, and WikiText-2 test.
+Forgetfulness prompts (all of them spell out target_new), and WikiText-2 test.
 
 Run it directly to print statistics and self-checks:  python3 build_corpus.py [DATA_DIR]
 """
 import collections
 import glob
+import gzip
 import json
 import os
 import random
@@ -116,8 +117,9 @@ def load_ke(data_dir):
         for kind, items in (r.get("locality") or {}).items():
             for it in items:
                 lp = norm(it["prompt"])
-                if tn and re.search(r"(?<!\w)" + re.escape(tn) + r"(?!\w)", lp):
-                    # Forgetfulness prompts spell out the post-edit answer: never trained
+                if kind == "Forgetfulness" or (tn and re.search(r"(?<!\w)" + re.escape(tn) + r"(?!\w)", lp)):
+                    # Forgetfulness prompts ("..., which is not {target_new}, is") spell out the post-edit
+                    # answer (sometimes in another spelling): never trained
                     stats[src + ":locality-with-target_new-dropped"] += 1
                     continue
                 gts = answers_of(it["ground_truth"])
@@ -271,6 +273,39 @@ def chunk_docs(paras, sep, max_chars=6000):
     return docs
 
 
+def wordnet_entries(path, pos):
+    """WordNet 3.0 synsets (data.noun etc., gzipped) as English sentences: the first lemma, its definitions and
+    its quoted examples, e.g. "A range is a series of hills or mountains. The valley was between two ranges of
+    hills." Synsets are in lexicographer-file order, so neighbouring entries share a topic."""
+    out = []
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("  ") or " | " not in line:
+                continue
+            left, gloss = line.rstrip("\n").split(" | ", 1)
+            w = re.sub(r"\((a|p|ip)\)$", "", left.split()[4].replace("_", " "))
+            examples = re.findall(r'"([^"]+)"', gloss)
+            d = re.sub(r'"[^"]*"', "", gloss)
+            d = re.sub(r"\s*;\s*(;\s*)*", "; ", d).strip(" ;")
+            if not d or not w:
+                continue
+            if pos == "n":
+                s = ("%s is %s." % (w, d)) if w[:1].isupper() else \
+                    ("%s %s is %s." % ("An" if w[0].lower() in "aeiou" else "A", w, d))
+            elif pos == "v":
+                s = "To %s is to %s." % (w, d)
+            else:
+                s = "%s means %s." % (w[:1].upper() + w[1:], d)
+            parts = [s]
+            for e in examples:
+                e = e.strip()
+                if e:
+                    e = e[:1].upper() + e[1:]
+                    parts.append(e if e[-1] in ".!?" else e + ".")
+            out.append(" ".join(parts))
+    return out
+
+
 def load_prose(data_dir, test_text):
     t = os.path.join(data_dir, "text")
     docs = []
@@ -305,6 +340,13 @@ def load_prose(data_dir, test_text):
                 paras = split_prose_paragraphs(text, True)
                 for d in chunk_docs(paras, "\n"):
                     docs.append(("nltk-" + z, d))
+    wn = os.path.join(data_dir, "wordnet")
+    for pos, name in (("n", "noun"), ("v", "verb"), ("a", "adj"), ("r", "adv")):
+        path = os.path.join(wn, "data.%s.gz" % name)
+        if os.path.exists(path):
+            ents = wordnet_entries(path, pos)
+            for a in range(0, len(ents), 25):
+                docs.append(("wordnet", " ".join(ents[a:a + 25])))
     sq = os.path.join(data_dir, "squad_v2_subset", "squad_v2.0.json")
     if os.path.exists(sq):
         seen = set()
@@ -387,12 +429,17 @@ def build(data_dir, seed=SEED):
     test_text = open(os.path.join(data_dir, "text", "wikitext-2-raw", "wiki.test.raw"), encoding="utf-8").read()
     prose, dropped = load_prose(data_dir, test_text)
     stats["prose:docs-dropped-overlapping-wikitext-test"] = dropped
+    # 1% of the prose documents (not WikiText) are held out to watch over-fitting during training
+    idx = [i for i, (src, _) in enumerate(prose) if src != "wikitext2-valid"]
+    val = set(rng.sample(idx, max(1, len(idx) // 100)))
+    prose_val = [prose[i] for i in sorted(val)]
+    prose = [d for i, d in enumerate(prose) if i not in val]
     return {
         "ke_train": ke_train, "ke_heldout": ke_heldout,
         "pr_train": pr_train, "pr_heldout": pr_heldout,
         "pr_templates": templates,
         "forbidden": {k: sorted(v) for k, v in forbidden.items()},
-        "prose": prose, "wikitext_test": test_text,
+        "prose": prose, "prose_val": prose_val, "wikitext_test": test_text,
         "stats": dict(stats),
     }
 

@@ -53,8 +53,8 @@ def parse_args():
     ap.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", ".train-data"))
     ap.add_argument("--out", required=True, help="where the shards, rest.tar and train.log go ($OUT on the device)")
     ap.add_argument("--work", default="/tmp/icedit-default-model", help="the full model directory is written here")
-    ap.add_argument("--budget", type=float, default=570.0, help="wall-clock seconds for the whole script")
-    ap.add_argument("--reserve", type=float, default=55.0, help="seconds kept after training for export and eval")
+    ap.add_argument("--budget", type=float, default=575.0, help="wall-clock seconds for the whole script")
+    ap.add_argument("--reserve", type=float, default=45.0, help="seconds kept after training for export and eval")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--tiny", action="store_true", help="tiny model and batch (CPU plumbing test)")
     ap.add_argument("--no-compile", action="store_true")
@@ -73,16 +73,18 @@ def parse_args():
     ap.add_argument("--lr", type=float, default=2.5e-3)
     ap.add_argument("--min-lr-ratio", type=float, default=0.01)
     ap.add_argument("--warmup-steps", type=int, default=200)
-    ap.add_argument("--wd", type=float, default=0.02)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--dropout", type=float, default=0.1, help="residual dropout while training (against prose "
+                    "over-fitting; the exported model has none)")
     ap.add_argument("--ans-weight", type=float, default=2.0, help="loss weight of answer tokens")
     # data mixture
-    ap.add_argument("--ke-reps", type=int, default=2, help="KnowEdit/CounterFact sentences per fact per epoch")
-    ap.add_argument("--pr-reps", type=int, default=3, help="ParaRel phrasings per fact per epoch")
+    ap.add_argument("--ke-reps", type=int, default=1, help="KnowEdit/CounterFact sentences per fact per epoch")
+    ap.add_argument("--pr-reps", type=int, default=2, help="ParaRel phrasings per fact per epoch")
     ap.add_argument("--icl-ratio", type=float, default=0.35, help="in-context documents per fact per epoch")
-    ap.add_argument("--prose-rows", type=float, default=0.22, help="share of rows that are pure prose")
+    ap.add_argument("--prose-rows", type=float, default=0.18, help="share of rows that are pure prose")
     ap.add_argument("--workers", type=int, default=5)
     # evaluation
-    ap.add_argument("--eval-every", type=float, default=120.0, help="seconds of training between quick evals")
+    ap.add_argument("--eval-every", type=float, default=180.0, help="seconds of training between quick evals")
     ap.add_argument("--n-eval", type=int, default=1000)
     ap.add_argument("--n-icl", type=int, default=500)
     a = ap.parse_args()
@@ -219,7 +221,14 @@ def prepare_pieces(tok, c, args):
     tabs = collections.defaultdict(dict)
     for (kind, k), v in zip(keys, ids):
         tabs[kind][k] = v
+    subj_ids = {}
+
+    def sid(name):
+        return subj_ids.setdefault(name, len(subj_ids)) if name else -1
+
     D.update(dict(
+        ke_subj=[sid(x["subject"]) if x["subject"] and x["subject"] in x["prompt"] else -1 for x in ke],
+        pr_subj=[sid(x["subject"]) for x in pr],
         ke_p0=[tabs["ke0"][i] for i in range(len(ke))], ke_p1=[tabs["ke1"][i] for i in range(len(ke))],
         ke_ans=ke_ans, ke_alts=ke_alts, ke_forb=ke_forb, ke_group=ke_group,
         group_members=group_members, group_pool=group_pool,
@@ -292,7 +301,9 @@ def fact_for_icl(rng, use_pr, j=None, tmpl=None):
 
 
 def icl_doc(rng, cfg):
-    """'{phrase}{prompt} {stated}. Now: {prompt} {answer}.' with the loss masked up to and including ' Now:'."""
+    """'{phrase}{prompt} {stated}. Now: {prompt} {answer}.' with the loss on the answer only: training on the
+    statement would teach counterfactuals as truths, and training on the repeated query would teach the model to
+    repeat sentences."""
     use_pr = rng.random() < cfg["pr_icl_share"]
     f = fact_for_icl(rng, use_pr)
     # the query: same phrasing, or (ParaRel) another probe phrasing of the same fact
@@ -303,11 +314,11 @@ def icl_doc(rng, cfg):
     forb = set(f[4]) | set(q[4])
     u = rng.random()
     ctx = []
-    if u < 0.60:  # counterfactual statement, answered as stated
+    if u < 0.55:  # counterfactual statement, answered as stated
         st = pick_other(rng, f[5], f[3], forb)
         st = f[2] if st is None else st
         ctx, answer = [(f, st)], st
-    elif u < 0.75:  # true statement
+    elif u < 0.70:  # true statement
         ctx, answer = [(f, f[2])], f[2]
     else:
         mem = f[6]
@@ -341,40 +352,78 @@ def icl_doc(rng, cfg):
     codes = [0] * len(toks)
     a = D["ans"][answer]
     toks += q[1] + a
-    codes += [1] * len(q[1]) + [2] * len(a)
+    codes += [0] * len(q[1]) + [2] * len(a)  # the query is given, only the answer is trained
     return toks, codes
 
 
 def epoch_docs(rng, cfg):
-    sents = []
-    for i in range(len(D["ke_ans"])):
-        for _ in range(cfg["ke_reps"]):
-            sents.append((0, i, 0))
-    for j in range(len(D["pr_ans"])):
+    """One epoch of documents. Every KnowEdit/CounterFact fact is stated ke_reps times and every ParaRel fact in
+    pr_reps distinct phrasings, one per pass. Within a pass, facts about the same subject form a paragraph (a small
+    'biography', up to 4 sentences); facts without a subject or alone with theirs are grouped at random (1 to 6)."""
+    nke, npr = len(D["ke_ans"]), len(D["pr_ans"])
+    pr_choice = []
+    for j in range(npr):
         probe, other = D["pr_probe"][j], D["pr_other"][j]
-        allt = probe + other
-        n = min(cfg["pr_reps"], len(allt))
-        chosen = set()
-        # probe phrasings at least half of the time
-        while len(chosen) < n:
+        n = min(cfg["pr_reps"], len(probe) + len(other))
+        chosen = []
+        while len(chosen) < n:  # probe phrasings at least 60% of the time
             pool = probe if (rng.random() < 0.6 or not other) else other
-            chosen.add(pool[rng.randrange(len(pool))])
-            if len(chosen) < n and len(set(allt) - chosen) == 0:
-                break
-        for k in chosen:
-            sents.append((1, j, k))
-    rng.shuffle(sents)
+            k = pool[rng.randrange(len(pool))]
+            if k not in chosen:
+                chosen.append(k)
+        pr_choice.append(chosen)
     docs = []
-    i = 0
-    while i < len(sents):
-        n = 1 if rng.random() < 0.4 else rng.randint(2, 6)
-        toks, codes = [BOS], [0]
-        for s_i, (kind, j, k) in enumerate(sents[i:i + n]):
-            t, c = sentence(kind, j, k, s_i == 0)
-            toks += t
-            codes += c
-        docs.append((toks, codes, 0))
-        i += n
+    for r in range(max(cfg["ke_reps"], cfg["pr_reps"])):
+        by_subj, loose = collections.defaultdict(list), []
+        if r < cfg["ke_reps"]:
+            for i in range(nke):
+                sj = D["ke_subj"][i]
+                if sj >= 0:
+                    by_subj[sj].append((0, i, 0))
+                else:
+                    loose.append((0, i, 0))
+        for j in range(npr):
+            if r < len(pr_choice[j]):
+                by_subj[D["pr_subj"][j]].append((1, j, pr_choice[j][r]))
+        paras = []
+        for lst in by_subj.values():
+            if len(lst) == 1:
+                loose.append(lst[0])
+                continue
+            rng.shuffle(lst)
+            # one sentence per answer and per relation in a paragraph: the same fact in two phrasings (CounterFact
+            # prompts are ParaRel phrasings) or one relation with many objects ("France maintains diplomatic
+            # relations with ...") would teach the model to repeat itself
+            seen, keep = set(), []
+            for it in lst:
+                if it[0] == 0:
+                    keys = (("a", D["ke_ans"][it[1]]), ("g", D["ke_group"][it[1]]))
+                else:
+                    keys = (("a", D["pr_ans"][it[1]]), ("r", D["pr_rel"][it[1]]))
+                if keys[0] in seen or keys[1] in seen:
+                    loose.append(it)
+                else:
+                    seen.update(keys)
+                    keep.append(it)
+            for a in range(0, len(keep), 4):
+                chunk = keep[a:a + 4]
+                if len(chunk) > 1:
+                    paras.append(chunk)
+                else:
+                    loose.append(chunk[0])
+        rng.shuffle(loose)
+        i = 0
+        while i < len(loose):
+            n = 1 if rng.random() < 0.4 else rng.randint(2, 6)
+            paras.append(loose[i:i + n])
+            i += n
+        for para in paras:
+            toks, codes = [BOS], [0]
+            for s_i, (kind, j, k) in enumerate(para):
+                t, c = sentence(kind, j, k, s_i == 0)
+                toks += t
+                codes += c
+            docs.append((toks, codes, 0 if len(para) == 1 else 2))
     n_icl = int(cfg["icl_ratio"] * (len(D["ke_ans"]) + len(D["pr_ans"])))
     for _ in range(n_icl):
         t, c = icl_doc(rng, cfg)
@@ -415,9 +464,11 @@ def pack_epoch(rng, cfg):
             cur_c.clear()
         cur_t.extend(t)
         cur_c.extend(c)
-        st["icl_tokens" if kind else "fact_tokens"] += len(t)
-        st["icl_docs" if kind else "fact_docs"] += 1
-        if kind:
+        st["icl_tokens" if kind == 1 else "fact_tokens"] += len(t)
+        st["icl_docs" if kind == 1 else "fact_docs"] += 1
+        if kind == 2:
+            st["fact_paragraph_docs"] += 1
+        if kind == 1:
             st["icl_trained_tokens"] += sum(1 for x in c if x)
     if cur_t:
         flush()
@@ -526,10 +577,11 @@ def build_model_classes():
             self.mlp = MLP(cfg)
             self.input_layernorm = RMSNorm(cfg["hidden"], cfg["eps"])
             self.post_attention_layernorm = RMSNorm(cfg["hidden"], cfg["eps"])
+            self.p = cfg.get("dropout", 0.0)
 
         def forward(self, x, cos, sin):
-            x = x + self.self_attn(self.input_layernorm(x), cos, sin)
-            return x + self.mlp(self.post_attention_layernorm(x))
+            x = x + F.dropout(self.self_attn(self.input_layernorm(x), cos, sin), self.p, self.training)
+            return x + F.dropout(self.mlp(self.post_attention_layernorm(x)), self.p, self.training)
 
     class Inner(nn.Module):
         def __init__(self, cfg):
@@ -783,6 +835,26 @@ def make_eval_sets(c, rng, n_eval, n_icl):
     return sets
 
 
+def window_nll(fwd, ids, seq, dev, bs=64):
+    """Summed next-token NLL over a token stream cut into windows of BOS + (seq - 1) tokens; every token is scored."""
+    import torch
+    W = seq - 1
+    wins = [ids[s:s + W] for s in range(0, len(ids), W)]
+    nll, ntok = 0.0, 0
+    with torch.no_grad():
+        for s0 in range(0, len(wins), bs):
+            by_len = collections.defaultdict(list)
+            for w in wins[s0:s0 + bs]:
+                by_len[len(w)].append(w)
+            for L, ws in by_len.items():
+                x = torch.tensor([[BOS] + w for w in ws], device=dev)
+                lp = torch.log_softmax(fwd(x).float(), -1)
+                tgt = x[:, 1:]
+                nll -= lp[:, :-1].gather(-1, tgt.unsqueeze(-1)).sum().item()
+                ntok += tgt.numel()
+    return nll, ntok, len(wins)
+
+
 def by_source(items, res):
     acc = collections.defaultdict(lambda: [0, 0])
     for it, r in zip(items, res):
@@ -842,11 +914,16 @@ def main():
     metrics["bpe_word_boundary_agreement"] = {"prompt_answer": agree, "prompt_answer_period": agree_dot,
                                               "n": len(samp)}
     eval_sets = make_eval_sets(c, random.Random(args.seed + 1), args.n_eval, args.n_icl)
+    val_ids = []
+    for v in enc_batch(tok, [d for _, d in c["prose_val"]]):
+        val_ids += [BOS] + v
+    val_ids = val_ids[1:]
+    log("held-out prose for monitoring: %d docs, %d tokens" % (len(c["prose_val"]), len(val_ids)))
     log("eval sets:", {k: len(v) for k, v in eval_sets.items()})
 
     cfg = dict(vocab=args.vocab, hidden=args.hidden, layers=args.layers, heads=args.heads, kv_heads=args.kv_heads,
                head_dim=args.hidden // args.heads, ffn=args.ffn, eps=1e-5, rope_theta=10000.0, max_pos=args.max_pos,
-               seq=args.seq, batch=args.batch, ke_reps=args.ke_reps, pr_reps=args.pr_reps,
+               seq=args.seq, batch=args.batch, dropout=args.dropout, ke_reps=args.ke_reps, pr_reps=args.pr_reps,
                icl_ratio=args.icl_ratio, prose_rows=args.prose_rows, pr_icl_share=0.4)
 
     # 4. batch workers (forked before CUDA starts)
@@ -894,9 +971,19 @@ def main():
     compile_s = 0.0
 
     def to_dev(tb, cb):
-        tt = torch.from_numpy(tb).to(dev).long()
-        cc = torch.from_numpy(cb).to(dev)
+        tt = torch.as_tensor(tb).to(dev, non_blocking=True).long()
+        cc = torch.as_tensor(cb).to(dev, non_blocking=True)
         return tt[:, :-1].contiguous(), tt[:, 1:].contiguous(), cc[:, 1:].contiguous()
+
+    def fetch():
+        """The next batch, copied asynchronously from pinned memory (taken while the GPU runs the last step)."""
+        tw = time.time()
+        tb, cb = q.get()
+        w = time.time() - tw
+        tb, cb = torch.from_numpy(tb), torch.from_numpy(cb)
+        if dev.type == "cuda":
+            tb, cb = tb.pin_memory(), cb.pin_memory()
+        return to_dev(tb, cb), w
 
     B, T = args.batch, args.seq
     if not args.no_compile:
@@ -931,8 +1018,12 @@ def main():
         lm.eval()
         t0 = time.time()
         r = {}
-        for k, n in (("ke_train", 300), ("pararel_train", 300), ("icl_following", 200)):
+        for k, n in (("ke_train", 60), ("pararel_train", 60), ("icl_following", 30)):
             r[k] = round(score(own_fwd, eval_sets[k][:n], encode_ids, tok.decode, dev)[1], 3)
+        t1 = time.time()
+        nll, nt, _ = window_nll(own_fwd, val_ids, args.seq, dev)
+        r["prose_val_ppl"] = round(math.exp(nll / nt), 2)
+        r["seconds"] = [round(t1 - t0, 1), round(time.time() - t1, 1)]
         lm.train()
         log("quick eval (%s): %s in %.1fs" % (tag, r, time.time() - t0))
         return r
@@ -942,7 +1033,11 @@ def main():
     epoch_stats = stat_q.get()
     rows_per_epoch = epoch_stats["rows"]
     log("epoch composition:", dict(epoch_stats))
-    metrics["epoch_composition"] = dict(epoch_stats)
+    tot = epoch_stats["rows"] * (args.seq + 1)
+    shares = {"fact_sentences": epoch_stats["fact_tokens"] / tot, "in_context_docs": epoch_stats["icl_tokens"] / tot,
+              "prose": (epoch_stats["prose_fill_tokens"] + epoch_stats["prose_row_tokens"]) / tot}
+    log("token shares per epoch:", {k: round(v, 3) for k, v in shares.items()})
+    metrics["epoch_composition"] = dict(epoch_stats, tokens=tot, shares=shares)
     t_train0 = time.time()
     log("training for %.0fs (until %.0fs)" % (t_train_end - t_train0, t_train_end - T_START))
     step, tokens, last_t, last_tok, ema = 0, 0, time.time(), 0, None
@@ -951,6 +1046,7 @@ def main():
     next_eval = t_train0 + args.eval_every
     hist = []
     lm.train()
+    batch, waits = fetch()
     while True:
         now = time.time()
         if now >= t_train_end:
@@ -964,15 +1060,14 @@ def main():
             lr = args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
         for g in opt.param_groups:
             g["lr"] = lr
-        tw = time.time()
-        tb, cb = q.get()
-        waits += time.time() - tw
         with autocast:
-            loss, ans_loss = run(*to_dev(tb, cb))
+            loss, ans_loss = run(*batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        batch, w = fetch()
+        waits += w
         step += 1
         tokens += B * T
         if step % 50 == 0 or step == 10:
@@ -980,9 +1075,9 @@ def main():
             t = time.time()
             tps = (tokens - last_tok) / (t - last_t)
             last_t, last_tok = t, tokens
-            log("step %d loss %.3f ans-loss %.3f lr %.2e tok/s %.0f MFU %.1f%% epochs %.1f queue %d wait %.1fs" % (
+            log("step %d loss %.3f ans-loss %.3f lr %.2e tok/s %.0f MFU %.1f%% epochs %.1f queue %d/%d wait %.1fs" % (
                 step, lv, av, lr, tps, 100 * tps * flops_tok / H100_BF16_PEAK, step * B / rows_per_epoch,
-                q.qsize(), waits))
+                q.qsize(), 0, waits))
             hist.append((round(t - t_train0, 1), step, round(lv, 4), round(av, 4)))
         if time.time() >= next_eval and time.time() < t_train_end - 10:
             hist.append(("eval", step, quick_eval("step %d" % step)))
@@ -1081,21 +1176,11 @@ def main():
     # WikiText-2 test perplexity: the whole file, windows of BOS + 255 tokens
     t0 = time.time()
     ids = tok.encode(c["wikitext_test"], add_special_tokens=False).ids
-    W = args.seq - 1
-    wins = [ids[s:s + W] for s in range(0, len(ids), W)]
-    nll, ntok = 0.0, 0
-    with torch.no_grad():
-        for s0 in range(0, len(wins), 64):
-            grp = wins[s0:s0 + 64]
-            by_len = collections.defaultdict(list)
-            for w in grp:
-                by_len[len(w)].append(w)
-            for L, ws in by_len.items():
-                x = torch.tensor([[BOS] + w for w in ws], device=dev)
-                lp = torch.log_softmax(hf(input_ids=x).logits.float(), -1)
-                tgt = x[:, 1:]
-                nll -= lp[:, :-1].gather(-1, tgt.unsqueeze(-1)).sum().item()
-                ntok += tgt.numel()
+    nll, ntok, nwin = window_nll(hf_fwd, ids, args.seq, dev)
+    wins = range(nwin)
+    vnll, vtok, _ = window_nll(hf_fwd, val_ids, args.seq, dev)
+    metrics["prose_val"] = {"token_ppl": math.exp(vnll / vtok), "tokens": vtok, "docs": len(c["prose_val"])}
+    log("held-out prose (1%% of the prose documents): token ppl %.2f over %d tokens" % (math.exp(vnll / vtok), vtok))
     n_words = len(c["wikitext_test"].split())
     metrics["wikitext2_test"] = {"token_ppl": math.exp(nll / ntok), "tokens": ntok, "windows": len(wins),
                                  "word_normalised_ppl": math.exp(nll / n_words), "words": n_words,
@@ -1116,6 +1201,9 @@ def main():
         n0 = inp["input_ids"].shape[1]
         samples[prompt] = {"greedy": hft.decode(g[0, n0:], skip_special_tokens=True),
                            "top_k5_seed0": hft.decode(s[0, n0:], skip_special_tokens=True)}
+        for kk, tt in (("greedy", g[0, n0:].tolist()), ("top_k5_seed0", s[0, n0:].tolist())):
+            tri = [tuple(tt[i:i + 3]) for i in range(len(tt) - 2)]
+            samples[prompt][kk + "_distinct_3gram_ratio"] = round(len(set(tri)) / max(1, len(tri)), 3)
         log("sample %r greedy: %r" % (prompt, samples[prompt]["greedy"]))
         log("sample %r top-k 5: %r" % (prompt, samples[prompt]["top_k5_seed0"]))
     metrics["samples"] = samples

@@ -11,4 +11,16 @@ import java.util.Map;
  */
 public record AppliedEdit(String id, String method, Map<String, Object> hyperParameters, List<EditRequest> requests,
         List<String> weightNames, String baseFingerprint, List<Double> lossPerStep, double seconds, Instant appliedAt,
-        Map<String, NDArray> originals, Map<String, NDArray> installed) {}
+        Map<String, NDArray> originals, Map<String, NDArray> installed) {
+
+    /** Identity: two applications are never the same edit (and NDArray equality would compare contents). */
+    @Override
+    public boolean equals(Object o) {
+        return this == o;
+    }
+
+    @Override
+    public int hashCode() {
+        return System.identityHashCode(this);
+    }
+}

@@ -45,6 +45,19 @@ public final class HyperParams {
         }
     }
 
+    /**
+     * Reads hyper-parameters given as text (YAML, or JSON, which is YAML) with the same checks as a file; {@code where}
+     * names the source in error messages.
+     */
+    public static <T> T parse(String text, Class<T> type, String where) {
+        try {
+            return parse(new java.io.ByteArrayInputStream(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                    type, where);
+        } catch (IOException e) {
+            throw new IceditException(where + ": cannot read: " + e.getMessage());
+        }
+    }
+
     private static <T> T parse(InputStream in, Class<T> type, String where) throws IOException {
         try {
             T value = YAML.readValue(in, type);

@@ -48,7 +48,7 @@ final class AttentionContext {
                 }
             }
         }
-        NDArray maskArray = manager.create(mask, new Shape(batch, 1, newTokens, s)); // (B, 1, T, S)
+        NDArray maskArray = dev.icedit.tensor.HostArrays.of(manager, mask, new Shape(batch, 1, newTokens, s)); // (B, 1, T, S)
         if (dtype != DataType.FLOAT32) {
             maskArray = maskArray.toType(dtype, false);
         }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
+import dev.icedit.tensor.HostArrays;
 
 /**
  * The GPT-2 forward pass, following transformers' modeling_gpt2.py. GPT-2 stores its projections as Conv1D,
@@ -41,7 +42,7 @@ final class Gpt2 implements Transformer {
         for (int i = 0; i < b; i++) {
             System.arraycopy(ctx.positions[i], 0, flatPositions, i * t, t);
         }
-        NDArray positions = m.create(flatPositions, new Shape(b, t)); // (B, T)
+        NDArray positions = HostArrays.of(m, flatPositions, new Shape(b, t)); // (B, T)
         NDArray x = embed(ids, w.get("transformer.wte.weight")).add(embed(positions, w.get("transformer.wpe.weight"))); // (B, T, C)
         for (int l = 0; l < names.length; l++) {
             String[] n = names[l];
@@ -76,7 +77,7 @@ final class Gpt2 implements Transformer {
         if (cfg.scaleAttnByInverseLayerIdx()) {
             scale /= layer + 1;
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(mask); // (B, H, T, S)
+        NDArray scores = HostArrays.times(q.matMul(k.transpose(0, 1, 3, 2)), scale).add(mask); // (B, H, T, S)
         NDArray out = scores.softmax(-1).matMul(v); // (B, H, T, D)
         out = out.transpose(0, 2, 1, 3).reshape(b, t, c); // (B, T, C)
         return conv1d(out, w.get(n[O_W]), w.get(n[O_B])); // (B, T, C)
@@ -106,8 +107,9 @@ final class Gpt2 implements Transformer {
             case "gelu_new":
             case "gelu_pytorch_tanh": {
                 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-                NDArray inner = x.pow(3).mul(0.044715).add(x).mul(Math.sqrt(2.0 / Math.PI));
-                return inner.tanh().add(1.0).mul(x).mul(0.5);
+                NDArray inner = HostArrays.times(HostArrays.times(x.pow(HostArrays.scalar(x.getManager(), 3, x.getDataType())),
+                        0.044715).add(x), Math.sqrt(2.0 / Math.PI));
+                return HostArrays.times(HostArrays.plus(inner.tanh(), 1.0).mul(x), 0.5);
             }
             case "gelu":
                 return x.getNDArrayInternal().gelu();

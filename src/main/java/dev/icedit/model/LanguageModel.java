@@ -261,7 +261,7 @@ public final class LanguageModel implements AutoCloseable {
         int[][] fullMask = cache == null ? batch.mask() : cache.extendMask(batch.mask());
         NDArray out;
         try (NDScope scope = new NDScope()) {
-            NDArray ids = manager.create(flat, new Shape(batch.rows(), batch.length())); // (B, T)
+            NDArray ids = dev.icedit.tensor.HostArrays.of(manager, flat, new Shape(batch.rows(), batch.length())); // (B, T)
             Integer window = config instanceof LlamaConfig l ? l.slidingWindow() : null;
             AttentionContext ctx = AttentionContext.build(manager, fullMask, batch.length(), window, computeType);
             out = transformer.hidden(w, ids, ctx, cache, hooks == null ? Hooks.NONE : hooks);

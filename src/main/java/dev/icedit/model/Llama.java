@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
+import dev.icedit.tensor.HostArrays;
 
 /**
  * The Llama forward pass (also Mistral and Qwen2), following transformers' modeling_llama.py.
@@ -91,7 +92,7 @@ final class Llama implements Transformer {
             k = k.repeat(1, heads / kvHeads); // (B, H, S, D)
             v = v.repeat(1, heads / kvHeads); // (B, H, S, D)
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(d)).add(mask); // (B, H, T, S)
+        NDArray scores = HostArrays.times(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(d)).add(mask); // (B, H, T, S)
         NDArray out = scores.softmax(-1).matMul(v); // (B, H, T, D)
         out = out.transpose(0, 2, 1, 3).reshape(b, t, heads * d); // (B, T, H*D)
         return linear(out, w, n[O], cfg.outputBias() ? n[OB] : null); // (B, T, C)
@@ -110,7 +111,7 @@ final class Llama implements Transformer {
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray xf = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
         NDArray variance = xf.square().mean(new int[] {-1}, true); // (B, T, 1)
-        NDArray normed = xf.mul(variance.add(cfg.rmsNormEps()).pow(-0.5)); // (B, T, C)
+        NDArray normed = xf.mul(HostArrays.power(HostArrays.plus(variance, cfg.rmsNormEps()), -0.5)); // (B, T, C)
         if (dtype != DataType.FLOAT32) {
             normed = normed.toType(dtype, false);
         }
@@ -141,8 +142,8 @@ final class Llama implements Transformer {
             }
         }
         Shape shape = new Shape(b, 1, t, d);
-        NDArray cosArr = m.create(cos, shape);
-        NDArray sinArr = m.create(sin, shape);
+        NDArray cosArr = HostArrays.of(m, cos, shape);
+        NDArray sinArr = HostArrays.of(m, sin, shape);
         if (dtype != DataType.FLOAT32) {
             cosArr = cosArr.toType(dtype, false);
             sinArr = sinArr.toType(dtype, false);

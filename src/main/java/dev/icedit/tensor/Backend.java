@@ -22,7 +22,8 @@ public final class Backend {
             synchronized (Backend.class) {
                 e = engine;
                 if (e == null) {
-                    setIfAbsent("ai.djl.offline", "true");
+                    // offline unless the user allows DJL to fetch a native build (the CUDA path, see docs)
+                    setIfAbsent("ai.djl.offline", System.getenv("ICEDIT_ALLOW_DOWNLOAD") != null ? "false" : "true");
                     setIfAbsent("ai.djl.default_engine", "PyTorch");
                     setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
                     String threads = System.getenv("ICEDIT_THREADS");

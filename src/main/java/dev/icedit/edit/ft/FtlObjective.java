@@ -5,7 +5,6 @@ import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.tuning.Objective;
 import dev.icedit.edit.tuning.Suffix;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.Tokenizer;
 import dev.icedit.model.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,14 +19,8 @@ public final class FtlObjective implements Objective {
     @Override
     public NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
             SplittableRandom random) {
-        Tokenizer tok = model.tokenizer();
-        List<long[]> prompts = new ArrayList<>();
-        List<long[]> targets = new ArrayList<>();
-        for (EditRequest r : batch) {
-            prompts.add(tok.encode(r.prompt()));
-            targets.add(tok.encodePlain(r.spacedTarget()));
-        }
-        return loss(model, trainable, prompts, targets);
+        TargetTokens t = TargetTokens.of(model.tokenizer(), batch);
+        return loss(model, trainable, t.prompts(), t.targets());
     }
 
     /** The FT-L loss for token ids. */

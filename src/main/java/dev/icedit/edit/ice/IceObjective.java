@@ -119,17 +119,32 @@ public final class IceObjective implements Objective {
     /** The dynamic-target step: the pass with context samples y as it goes (see the class comment). */
     private IceLoss.Terms lossSamplingWithContext(LanguageModel model, Weights trainable, Weights frozen, List<Row> rows,
             GenerationOptions sampling) {
-        int m = hp.maxNewTokens();
+        return cachedContextPass(model, trainable, frozen, rows, new TokenSampler(sampling), hp.maxNewTokens());
+    }
+
+    /**
+     * The loss for known y computed as the sampling step computes it (one pass with context over [context, q, x*],
+     * then y through its key/value cache); it must equal {@link #lossForKnownCompletions}.
+     */
+    public static IceLoss.Terms lossWithCachedContextPass(LanguageModel model, Weights w, List<Row> rows) {
+        return cachedContextPass(model, w, w, rows, null, rows.get(0).completion().length);
+    }
+
+    /**
+     * One pass with context over [context, q, x*] (gradients flow for the x* positions), then m - 1 decoding steps
+     * through its cache with the frozen weights; y is sampled when {@code sampler} is given, else read from the rows.
+     */
+    private static IceLoss.Terms cachedContextPass(LanguageModel model, Weights trainable, Weights frozen,
+            List<Row> rows, TokenSampler sampler, int m) {
         int kx = maxTarget(rows);
         List<long[]> withCtx = new ArrayList<>();
         for (Row r : rows) {
             withCtx.add(Suffix.concat(r.withContext(), r.target()));
         }
-        TokenSampler sampler = new TokenSampler(sampling);
         Long eos = model.tokenizer().eosTokenId();
         List<long[]> ys = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-            ys.add(new long[m]);
+        for (Row r : rows) {
+            ys.add(sampler == null ? r.completion().clone() : new long[m]);
         }
         NDArray logP;
         try (KvCache cache = new KvCache(model.config().numLayers())) {
@@ -140,9 +155,16 @@ public final class IceObjective implements Objective {
             NDArray next = prefix.get(":, " + kx + ":, :").stopGradient(); // (B, 1, V): predicts y_1
             for (int j = 0; j < m; j++) {
                 parts.add(next);
-                long[] tokens = sampleColumn(next, sampler, eos);
+                long[] tokens = new long[rows.size()];
+                if (sampler != null) {
+                    tokens = sampleColumn(next, sampler, eos);
+                }
                 for (int b = 0; b < rows.size(); b++) {
-                    ys.get(b)[j] = tokens[b];
+                    if (sampler != null) {
+                        ys.get(b)[j] = tokens[b];
+                    } else {
+                        tokens[b] = ys.get(b)[j];
+                    }
                 }
                 if (j < m - 1) {
                     NDArray hidden = model.hidden(frozen, TokenBatch.column(tokens), cache, Hooks.NONE); // (B, 1, C)
@@ -151,17 +173,18 @@ public final class IceObjective implements Objective {
             }
             logP = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(parts), 1); // (B, Kx+m, V)
         }
+        List<Row> complete = new ArrayList<>();
         List<long[]> without = new ArrayList<>();
         List<long[]> predicted = new ArrayList<>();
         for (int b = 0; b < rows.size(); b++) {
             Row r = rows.get(b);
             long[] y = ys.get(b);
-            rows.set(b, new Row(r.withContext(), r.withoutContext(), r.target(), y));
+            complete.add(new Row(r.withContext(), r.withoutContext(), r.target(), y));
             without.add(Suffix.concat(r.withoutContext(), r.target(), java.util.Arrays.copyOf(y, m - 1)));
             predicted.add(Suffix.concat(r.target(), y));
         }
         NDArray logQ = Suffix.logProbs(model, trainable, without, kx + m, null); // (B, Kx+m, V)
-        return terms(model, rows, predicted, kx + m, logP, logQ);
+        return terms(model, complete, predicted, kx + m, logP, logQ);
     }
 
     private static IceLoss.Terms terms(LanguageModel model, List<Row> rows, List<long[]> predicted, int k, NDArray logP,
@@ -186,8 +209,8 @@ public final class IceObjective implements Objective {
                 completion[i * k + k - m + j] = 1f;
             }
         }
-        NDArray targetMask = manager.create(target, new ai.djl.ndarray.types.Shape(b, k)); // (B, K)
-        NDArray completionMask = manager.create(completion, new ai.djl.ndarray.types.Shape(b, k)); // (B, K)
+        NDArray targetMask = dev.icedit.tensor.HostArrays.of(manager, target, new ai.djl.ndarray.types.Shape(b, k)); // (B, K)
+        NDArray completionMask = dev.icedit.tensor.HostArrays.of(manager, completion, new ai.djl.ndarray.types.Shape(b, k)); // (B, K)
         return IceLoss.compute(logP, logQ, ids[0], targetMask, completionMask);
     }
 

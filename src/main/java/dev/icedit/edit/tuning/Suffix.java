@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.icedit.model.Hooks;
+import dev.icedit.tensor.HostArrays;
 import dev.icedit.model.KvCache;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.TokenBatch;
@@ -50,8 +51,8 @@ public final class Suffix {
             }
         }
         return new NDArray[] {
-            manager.create(ids, new Shape(tokens.size(), k)), // (B, k)
-            manager.create(mask, new Shape(tokens.size(), k)) // (B, k)
+            HostArrays.of(manager, ids, new Shape(tokens.size(), k)), // (B, k)
+            HostArrays.of(manager, mask, new Shape(tokens.size(), k)) // (B, k)
         };
     }
 

@@ -16,8 +16,8 @@ import java.util.List;
  * @param lr Adam learning rate
  * @param weightDecay Adam weight decay (L2, as torch.optim.Adam applies it)
  * @param normConstraint every trained element stays within this distance of its value before the edit
- * @param maxNewTokens ICE: tokens sampled as the continuation y at each step
- * @param temperature ICE: sampling temperature of y
+ * @param maxNewTokens ICE: tokens sampled as the continuation y at each step (default 3)
+ * @param temperature ICE: sampling temperature of y (default 100)
  * @param staticTarget ICE: sample y once before the first step and reuse it
  * @param sampleWithContext ICE: sample y from the model given the context (else from the prompt alone)
  * @param earlyStopLoss stop once a step's mean loss is below this (null: run all steps, as the paper does)
@@ -30,15 +30,15 @@ public record TuningHyperParams(
         @JsonProperty(value = "num_steps", required = true) int numSteps,
         @JsonProperty(value = "batch_size", required = true) int batchSize,
         @JsonProperty(value = "lr", required = true) double lr,
-        @JsonProperty("weight_decay") double weightDecay,
+        @JsonProperty("weight_decay") Double weightDecay,
         @JsonProperty(value = "norm_constraint", required = true) double normConstraint,
-        @JsonProperty("max_new_tokens") int maxNewTokens,
-        @JsonProperty("temperature") double temperature,
-        @JsonProperty("static_target") boolean staticTarget,
+        @JsonProperty("max_new_tokens") Integer maxNewTokens,
+        @JsonProperty("temperature") Double temperature,
+        @JsonProperty("static_target") Boolean staticTarget,
         @JsonProperty("sample_with_context") Boolean sampleWithContext,
         @JsonProperty(value = "objective", required = true) String objective,
         @JsonProperty("early_stop_loss") Double earlyStopLoss,
-        @JsonProperty("seed") long seed) {
+        @JsonProperty("seed") Long seed) {
 
     public static final String ICE = "target_and_completion_with_context";
     public static final String FT_M = "target_new";
@@ -64,6 +64,11 @@ public record TuningHyperParams(
         if (!List.of(ICE, FT_M, FT_L).contains(objective)) {
             throw new IceditException("objective must be one of " + List.of(ICE, FT_M, FT_L) + ", got '" + objective + "'");
         }
+        weightDecay = weightDecay == null ? 0.0 : weightDecay;
+        maxNewTokens = maxNewTokens == null ? 3 : maxNewTokens;
+        temperature = temperature == null ? 100.0 : temperature;
+        staticTarget = staticTarget != null && staticTarget;
+        seed = seed == null ? 0L : seed;
         if (objective.equals(ICE) && (maxNewTokens < 1 || !(temperature > 0))) {
             throw new IceditException("ICE needs max_new_tokens >= 1 and temperature > 0");
         }

@@ -1,0 +1,150 @@
+package dev.icedit.cli;
+
+import dev.icedit.eval.Evaluation;
+import dev.icedit.eval.data.Dataset;
+import dev.icedit.eval.data.DatasetLoader;
+import dev.icedit.eval.report.Summary;
+import dev.icedit.eval.run.EvalListener;
+import dev.icedit.eval.run.EvalOptions;
+import dev.icedit.eval.run.MethodPlan;
+import dev.icedit.model.LanguageModel;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Evaluate an editing method on a KnowEdit or CounterFact file: Edit Success, Rephrase,"
+                + " Portability, Locality, Fluency, PPL_r and exact match, before and after each edit.",
+            "Writes DIR/cases.jsonl, DIR/summary.json and DIR/report.html; run again with the same --out to resume."})
+final class EvalCommand implements Callable<Integer> {
+    @Mixin ModelOption model;
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE",
+            description = "KnowEdit (ZsRE, wiki_counterfact, wiki_recent, WikiBio) or EasyEdit CounterFact file, JSON or JSON lines")
+    Path data;
+    @Option(names = "--method", required = true, paramLabel = "M",
+            description = "editing method (see 'icedit edit --list-methods'), NONE (no edit) or IN-CONTEXT (the fact in the prompt)")
+    String method;
+    @Option(names = "--hparams", paramLabel = "FILE|PRESET",
+            description = "hyper-parameter YAML file or preset name (default: the preset matching the model)")
+    String hparams;
+    @Option(names = "--limit", paramLabel = "N", description = "evaluate at most N cases") Integer limit;
+    @Option(names = "--offset", paramLabel = "K", defaultValue = "0", description = "pass over the first K usable cases")
+    int offset;
+    @Option(names = "--mode", paramLabel = "single|continual", defaultValue = "single",
+            description = "single: each edit reverted after its case (default); continual: edits accumulate")
+    String mode;
+    @Option(names = "--schedule", paramLabel = "immediate|final", defaultValue = "immediate",
+            description = "continual mode: measure each case right after its edit (default) or all after the last edit")
+    String schedule;
+    @Option(names = "--seed", paramLabel = "S", description = "seed of the method and of the fluency sampling") Long seed;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory (resumed if it holds a run)")
+    Path out;
+    @Option(names = "--probes", paramLabel = "N", defaultValue = "10",
+            description = "continual mode: size of the probe set of the curve (default ${DEFAULT-VALUE})") int probes;
+    @Option(names = "--probe-every", paramLabel = "K", defaultValue = "10",
+            description = "continual mode: a curve point every K edits (default ${DEFAULT-VALUE})") int probeEvery;
+    @Option(names = "--fluency-tokens", paramLabel = "N", defaultValue = "100",
+            description = "length in tokens, prompt included, of the text sampled for fluency and PPL_r (default ${DEFAULT-VALUE})")
+    int fluencyTokens;
+    @Option(names = "--quiet", description = "no progress bar") boolean quiet;
+
+    @Override
+    public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        EvalOptions options = new EvalOptions(method, hparams, EvalOptions.Mode.parse(mode),
+                EvalOptions.Schedule.parse(schedule), limit, offset, seed, fluencyTokens, probes, probeEvery);
+        if (hparams != null && (method.equalsIgnoreCase(MethodPlan.NONE) || method.equalsIgnoreCase(MethodPlan.IN_CONTEXT))) {
+            err.println("note: --hparams is ignored for " + method.toUpperCase(Locale.ROOT));
+        }
+        Dataset dataset = DatasetLoader.load(data);
+        err.printf("%s: %s layout, %d usable cases, %d skipped%n", data, dataset.layout().displayName(),
+                dataset.cases().size(), dataset.skipped().size());
+        dataset.skipped().stream().limit(5).forEach(s -> err.println("  skipped " + s));
+        if (dataset.skipped().size() > 5) {
+            err.println("  ... (all skipped records are listed in report.html)");
+        }
+        err.flush();
+        try (LanguageModel m = model.load()) {
+            Evaluation.Outcome outcome = Evaluation.run(m, dataset, options, out, new Bar(err, !quiet));
+            print(stdout, outcome.summary());
+            long failed = outcome.result().cases().stream().filter(c -> c.editError() != null).count();
+            if (failed > 0) {
+                stdout.println("  " + failed + " case(s) got no edit because the method failed (edit_error in cases.jsonl)");
+            }
+            stdout.println("wrote " + out.resolve("summary.json") + ", " + out.resolve("cases.jsonl") + " and "
+                    + out.resolve("report.html"));
+        }
+        return 0;
+    }
+
+    private static void print(PrintWriter out, Map<String, Object> s) {
+        out.printf("%s on %s (%s%s), %s cases:%n", s.get("method"), s.get("dataset"), s.get("mode"),
+                s.get("schedule") == null ? "" : ", " + s.get("schedule"), s.get("cases"));
+        for (String k : Summary.KEYS) {
+            Object v = s.get(k);
+            if (k.startsWith("edit_succ") || k.equals("rephrase") || k.equals("portability") || k.equals("locality")
+                    || k.equals("fluency") || k.equals("ppl_r") || k.equals("exact_match") || k.equals("seconds_per_edit")) {
+                out.printf("  %-17s %s%n", k, v == null ? "n/a" : String.format(Locale.ROOT, k.equals("ppl_r") ? "%.4g" : "%.2f",
+                        ((Number) v).doubleValue()));
+            }
+        }
+    }
+
+    /** The progress bar on stderr (unless --quiet): cases (or edits) done, rate and time left; and notes. */
+    private static final class Bar implements EvalListener {
+        private final PrintWriter err;
+        private final boolean show;
+        private ProgressBar bar;
+
+        Bar(PrintWriter err, boolean show) {
+            this.err = err;
+            this.show = show;
+        }
+
+        @Override
+        public void started(String phase, int total, int done) {
+            if (!show) {
+                return;
+            }
+            bar = new ProgressBarBuilder().setTaskName(phase).setInitialMax(total).showSpeed()
+                    .setSpeedUnit(java.time.temporal.ChronoUnit.MINUTES).setUnit(" " + phase, 1)
+                    .setStyle(ProgressBarStyle.ASCII).startsFrom(done, Duration.ZERO)
+                    .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+        }
+
+        @Override
+        public void advanced(int done) {
+            if (bar != null) {
+                bar.stepTo(done);
+            }
+        }
+
+        @Override
+        public void finished() {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
+        }
+
+        @Override
+        public void info(String line) {
+            err.println(line);
+            err.flush();
+        }
+    }
+}

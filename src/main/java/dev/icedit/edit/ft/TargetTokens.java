@@ -1,0 +1,19 @@
+package dev.icedit.edit.ft;
+
+import dev.icedit.edit.EditRequest;
+import dev.icedit.model.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Each request's prompt ids (with BOS) and target ids (" " + target, no specials), as both baselines score them. */
+record TargetTokens(List<long[]> prompts, List<long[]> targets) {
+    static TargetTokens of(Tokenizer tok, List<EditRequest> batch) {
+        List<long[]> prompts = new ArrayList<>();
+        List<long[]> targets = new ArrayList<>();
+        for (EditRequest r : batch) {
+            prompts.add(tok.encode(r.prompt()));
+            targets.add(tok.encodePlain(r.spacedTarget()));
+        }
+        return new TargetTokens(prompts, targets);
+    }
+}

@@ -1,0 +1,142 @@
+package dev.icedit.eval.run;
+
+import dev.icedit.eval.data.EvalCase;
+import dev.icedit.eval.data.EvalItem;
+import dev.icedit.eval.metrics.Fluency;
+import dev.icedit.eval.metrics.Measurement;
+import dev.icedit.eval.metrics.TokenMetrics;
+import dev.icedit.model.GenerationOptions;
+import dev.icedit.model.Generator;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.Scorer;
+import dev.icedit.model.Tokenizer;
+import dev.icedit.model.Weights;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Measures one case on a model: the teacher-forced metrics in one batched pass, a greedy continuation for exact
+ * match, and a sampled continuation for fluency and PPL_r.
+ *
+ * <p>Every measurement before an edit is taken on the unedited weights ({@code base}, a snapshot taken before any
+ * edit; the edit journal keeps those tensors alive while edits are installed). Locality and PPL_r after an edit
+ * compare with, or are scored by, that unedited model. Token conventions: a prompt is {@code encode(prompt)} (with
+ * BOS where the tokenizer adds one) and an answer is {@code encodePlain(" " + answer)}.
+ */
+final class CaseMeasurer {
+    private final LanguageModel model;
+    private final Weights base;
+    private final Tokenizer tok;
+    private final int fluencyTokens;
+    private final long seed;
+
+    /**
+     * A measurement and what later measurements of the same case compare with: target_new's log-probabilities and
+     * the argmax at each locality answer position, both under the unedited model without context.
+     */
+    record Observation(Measurement measurement, double[] targetLogProbs, List<long[]> localityArgmax) {}
+
+    CaseMeasurer(LanguageModel model, Weights base, int fluencyTokens, long seed) {
+        this.model = model;
+        this.base = base;
+        this.tok = model.tokenizer();
+        this.fluencyTokens = fluencyTokens;
+        this.seed = seed;
+    }
+
+    /** The case on the unedited model, without context. */
+    Observation before(EvalCase c) {
+        return observe(c, true, "", null);
+    }
+
+    /** The case on the model's current weights, each prompt preceded by {@code prefix}. */
+    Observation after(EvalCase c, String prefix, Observation before) {
+        return observe(c, false, prefix, before);
+    }
+
+    private Observation observe(EvalCase c, boolean onBase, String prefix, Observation before) {
+        try {
+            return measure(c, onBase, prefix, before);
+        } catch (dev.icedit.tensor.IceditException e) {
+            throw new dev.icedit.tensor.IceditException("record " + c.index() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Observation measure(EvalCase c, boolean onBase, String prefix, Observation before) {
+        long[] target = tok.encodePlain(" " + c.targetNew());
+        List<Scorer.Pair> pairs = new ArrayList<>();
+        pairs.add(pair(prefix + c.prompt(), target));
+        if (c.rephrasePrompt() != null) {
+            pairs.add(pair(prefix + c.rephrasePrompt(), target));
+        }
+        for (EvalItem i : c.portability()) {
+            pairs.add(pair(prefix + i.prompt(), tok.encodePlain(" " + i.answer())));
+        }
+        for (EvalItem i : c.locality()) {
+            pairs.add(pair(prefix + i.prompt(), tok.encodePlain(" " + i.answer())));
+        }
+        long[] promptIds = tok.encode(c.prompt());
+        long[] inputIds = prefix.isEmpty() ? promptIds : tok.encode(prefix + c.prompt());
+        int budget = fluencyTokens - promptIds.length;
+        List<Scorer.Scored> scored;
+        long[] greedy;
+        long[] sampled = new long[0];
+        Scorer.Scored continuation = null;
+        try (LanguageModel.Lease lease = model.lease()) {
+            Weights w = onBase ? base : lease.weights();
+            scored = Scorer.score(model, w, pairs);
+            greedy = Generator.generate(model, w, List.of(inputIds), GenerationOptions.greedy(target.length)).get(0);
+            if (budget > 0) {
+                // top-k 5 sampling for as many tokens as make fluencyTokens with the prompt, as the reference does
+                sampled = Generator.generate(model, w, List.of(inputIds),
+                        new GenerationOptions(budget, 0, 1.0, 5, 1.0, seed * 1_000_003L + c.index(), false)).get(0);
+            }
+            if (sampled.length > 0) {
+                continuation = Scorer.score(model, base, List.of(new Scorer.Pair(promptIds, sampled))).get(0);
+            }
+        }
+
+        int k = 0;
+        Scorer.Scored edit = scored.get(k++);
+        Double rephrase = c.rephrasePrompt() == null ? null : accuracy(scored.get(k++));
+        Map<String, List<Double>> portability = new LinkedHashMap<>();
+        for (EvalItem i : c.portability()) {
+            portability.computeIfAbsent(i.type(), t -> new ArrayList<>()).add(accuracy(scored.get(k++)));
+        }
+        Map<String, List<Double>> locality = new LinkedHashMap<>();
+        List<long[]> localityArgmax = new ArrayList<>();
+        for (int j = 0; j < c.locality().size(); j++) {
+            long[] argmax = scored.get(k++).argmax();
+            localityArgmax.add(argmax);
+            if (before != null) {
+                locality.computeIfAbsent(c.locality().get(j).type(), t -> new ArrayList<>())
+                        .add(TokenMetrics.agreement(before.localityArgmax().get(j), argmax));
+            }
+        }
+        double[] targetLogProbs = before == null ? edit.logProbs() : before.targetLogProbs();
+        Double pplR = continuation == null ? null : TokenMetrics.perplexityRatio(continuation.logProbs(), targetLogProbs);
+        String greedyText = tok.decode(greedy);
+        String generated = tok.decode(sampled);
+        Measurement m = new Measurement(accuracy(edit), rephrase, Measurement.meanOfItems(portability), portability,
+                Measurement.meanOfItems(locality), locality, Fluency.score(tok.decode(concat(promptIds, sampled))),
+                pplR, TokenMetrics.exactMatch(greedyText, c.targetNew()), greedyText, generated);
+        return new Observation(m, targetLogProbs, localityArgmax);
+    }
+
+    private Scorer.Pair pair(String prompt, long[] answer) {
+        return new Scorer.Pair(tok.encode(prompt), answer);
+    }
+
+    private static double accuracy(Scorer.Scored s) {
+        return TokenMetrics.tokenAccuracy(s.argmax(), s.tokens());
+    }
+
+    private static long[] concat(long[] a, long[] b) {
+        long[] out = new long[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.icedit.eval.run;
+
+import dev.icedit.edit.EditProgress;
+import dev.icedit.edit.EditResult;
+import dev.icedit.eval.data.EvalCase;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.tensor.IceditException;
+import java.util.List;
+
+/**
+ * Runs the method on one case at a time. A method that fails on a case (its loss became NaN, say) produces no edit
+ * for it: the case is measured without one and the reason recorded. When the first edits of a run all fail, the
+ * settings are at fault rather than the cases, and the run stops.
+ */
+final class EditAttempts {
+    static final int FAILURES_BEFORE_STOP = 3;
+
+    /** A method's try at one case: its result (owned by the caller), or why it produced none. */
+    record Attempt(EditResult result, double seconds, String error) {
+        static final Attempt NONE = new Attempt(null, 0, null);
+    }
+
+    private final LanguageModel model;
+    private final MethodPlan plan;
+    private final EvalListener listener;
+    private int succeeded;
+    private int failed;
+
+    EditAttempts(LanguageModel model, MethodPlan plan, EvalListener listener) {
+        this.model = model;
+        this.plan = plan;
+        this.listener = listener;
+    }
+
+    Attempt attempt(EvalCase c) {
+        if (plan.editor() == null) {
+            return Attempt.NONE;
+        }
+        long start = System.nanoTime();
+        try {
+            EditResult r = plan.editor().edit(model, List.of(c.request()), EditProgress.NONE);
+            succeeded++;
+            return new Attempt(r, r.seconds(), null);
+        } catch (IceditException e) {
+            failed++;
+            if (succeeded == 0 && failed >= FAILURES_BEFORE_STOP) {
+                throw new IceditException("the first " + failed + " edits all failed, the last with: " + e.getMessage()
+                        + "; stopping (check the method's hyper-parameters)");
+            }
+            listener.info("record " + c.index() + ": " + plan.name() + " produced no edit: " + e.getMessage());
+            return new Attempt(null, (System.nanoTime() - start) / 1e9, e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.icedit.eval.run;
+
+import dev.icedit.tensor.IceditException;
+import java.util.Locale;
+
+/**
+ * How to run an evaluation.
+ *
+ * @param method an editing method's name, or NONE or IN-CONTEXT
+ * @param hparams hyper-parameter YAML file or preset name (null: the preset for the model)
+ * @param limit how many cases (null: all from offset on)
+ * @param offset how many loaded cases to pass over first
+ * @param seed overrides the method's seed and seeds the fluency sampling (null: the method's own seed, sampling 0)
+ * @param fluencyTokens length in tokens, prompt included, of the text generated for fluency and PPL_r
+ * @param probes size of the fixed probe set of the continual curve (the first cases of the run)
+ * @param probeEvery the curve has a point every this many edits (and one at the end)
+ */
+public record EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
+        Long seed, int fluencyTokens, int probes, int probeEvery) {
+
+    public enum Mode {
+        SINGLE, CONTINUAL;
+
+        public static Mode parse(String s) {
+            return parseEnum(Mode.class, s, "mode");
+        }
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** When continual runs measure: right after each case's own edit, or every case after all edits. */
+    public enum Schedule {
+        IMMEDIATE, FINAL;
+
+        public static Schedule parse(String s) {
+            return parseEnum(Schedule.class, s, "schedule");
+        }
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public EvalOptions {
+        if (method == null || method.isBlank()) {
+            throw new IceditException("no method given");
+        }
+        if (mode == null) {
+            mode = Mode.SINGLE;
+        }
+        if (schedule == null) {
+            schedule = Schedule.IMMEDIATE;
+        }
+        if (limit != null && limit < 1) {
+            throw new IceditException("--limit must be >= 1, got " + limit);
+        }
+        if (offset < 0) {
+            throw new IceditException("--offset must be >= 0, got " + offset);
+        }
+        if (fluencyTokens < 1) {
+            throw new IceditException("fluency length must be >= 1 token, got " + fluencyTokens);
+        }
+        if (probes < 1 || probeEvery < 1) {
+            throw new IceditException("--probes and --probe-every must be >= 1");
+        }
+    }
+
+    public static EvalOptions defaults(String method) {
+        return new EvalOptions(method, null, Mode.SINGLE, Schedule.IMMEDIATE, null, 0, null, 100, 10, 10);
+    }
+
+    public EvalOptions withMode(Mode m, Schedule s) {
+        return new EvalOptions(method, hparams, m, s, limit, offset, seed, fluencyTokens, probes, probeEvery);
+    }
+
+    private static <E extends Enum<E>> E parseEnum(Class<E> type, String s, String what) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(s)) {
+                return e;
+            }
+        }
+        throw new IceditException("unknown " + what + " '" + s + "' (expected " + String.join(" or ",
+                java.util.Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).toList())
+                + ")");
+    }
+}

@@ -1,0 +1,193 @@
+package dev.icedit.eval.run;
+
+import dev.icedit.edit.AppliedEdit;
+import dev.icedit.edit.EditJournal;
+import dev.icedit.edit.EditResult;
+import dev.icedit.eval.data.Dataset;
+import dev.icedit.eval.data.EvalCase;
+import dev.icedit.eval.metrics.Aggregate;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.Weights;
+import dev.icedit.tensor.IceditException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Runs an evaluation and keeps its files up to date as it goes (see {@link RunDirectory}).
+ *
+ * <p>Single mode: each case is measured on the unedited model, edited, measured again, and the edit reverted through
+ * the journal (bit for bit). Continual mode: the edits accumulate in dataset order; with the immediate schedule each
+ * case is measured right after its own edit, with the final schedule every case is measured after the last edit. A
+ * fixed probe set (the first {@code probes} cases from the offset) is measured every {@code probeEvery} edits.
+ *
+ * <p>Resuming: finished cases are read back from cases.jsonl and not redone. A continual run also keeps its
+ * accumulated edits as one patch (patches/continual-state.safetensors: each changed weight before the first edit
+ * and now), rewritten after every edit, and edits.jsonl; a resumed run applies the patch and goes on from the next
+ * edit. Settings that would make the old and new parts disagree (method, hyper-parameters, data, model, mode, ...)
+ * must be unchanged; the limit may grow.
+ */
+public final class EvalRunner {
+    private final LanguageModel model;
+    private final Dataset data;
+    private final EvalOptions opts;
+    private final RunDirectory dir;
+    private final EvalListener listener;
+
+    /** What the run produced: every finished case of the selection, in order, and the continual curve. */
+    public record Result(RunDirectory dir, String method, Map<String, Object> hyperParameters, Long seed,
+            List<CaseRecord> cases, List<CurvePoint> curve, List<Double> editSeconds, int resumed,
+            Map<String, Object> settings) {
+
+        public Aggregate before() {
+            return Aggregate.of(cases.stream().map(CaseRecord::pre).toList());
+        }
+
+        public Aggregate after() {
+            return Aggregate.of(cases.stream().map(CaseRecord::post).toList());
+        }
+    }
+
+    public EvalRunner(LanguageModel model, Dataset data, EvalOptions opts, RunDirectory dir, EvalListener listener) {
+        this.model = model;
+        this.data = data;
+        this.opts = opts;
+        this.dir = dir;
+        this.listener = listener == null ? EvalListener.NONE : listener;
+    }
+
+    public Result run() {
+        MethodPlan plan = MethodPlan.resolve(opts.method(), opts.hparams(), opts.seed(), model.config());
+        List<EvalCase> cases = data.select(opts.offset(), opts.limit());
+        if (cases.isEmpty()) {
+            throw IceditException.inFile(data.file(), "no cases to evaluate: " + data.cases().size()
+                    + " usable cases and --offset " + opts.offset());
+        }
+        long seed = effectiveSeed(plan);
+        Map<String, Object> settings = settings(plan, seed, cases.size());
+        // the data and model are identified by their hashes, so their paths may change; the limit may grow
+        Set<String> mayDiffer = opts.mode() == EvalOptions.Mode.CONTINUAL && opts.schedule() == EvalOptions.Schedule.FINAL
+                ? Set.of("data", "model") : Set.of("data", "model", "limit", "cases");
+        dir.claim(settings, mayDiffer);
+
+        Weights base = model.currentWeights(); // the unedited model, kept while edits are installed
+        CaseMeasurer measurer = new CaseMeasurer(model, base, opts.fluencyTokens(), seed);
+        Map<Integer, CaseRecord> done = new HashMap<>();
+        for (CaseRecord r : dir.readLines(dir.cases(), CaseRecord.class)) {
+            done.put(r.index(), r);
+        }
+        int resumed = (int) cases.stream().filter(c -> done.containsKey(c.index())).count();
+        if (resumed > 0) {
+            listener.info("resuming " + dir.path() + ": " + resumed + " of " + cases.size() + " cases already done");
+        }
+        List<CurvePoint> curve = new ArrayList<>();
+        List<Double> editSeconds = new ArrayList<>();
+        if (opts.mode() == EvalOptions.Mode.SINGLE) {
+            runSingle(plan, measurer, cases, done);
+            for (EvalCase c : cases) {
+                editSeconds.add(done.get(c.index()).editSeconds());
+            }
+        } else {
+            new ContinualRun(model, data, opts, dir, listener, plan, measurer, base, cases, done, curve, editSeconds).run();
+        }
+        List<CaseRecord> records = cases.stream().map(c -> done.get(c.index())).toList();
+        return new Result(dir, plan.name(), plan.hyperParameters(), seed, records, curve, editSeconds, resumed, settings);
+    }
+
+    private void runSingle(MethodPlan plan, CaseMeasurer measurer, List<EvalCase> cases, Map<Integer, CaseRecord> done) {
+        EditJournal journal = new EditJournal(model);
+        EditAttempts attempts = new EditAttempts(model, plan, listener);
+        int finished = (int) cases.stream().filter(c -> done.containsKey(c.index())).count();
+        listener.started("cases", cases.size(), finished);
+        try {
+            for (int position = 0; position < cases.size(); position++) {
+                EvalCase c = cases.get(position);
+                if (done.containsKey(c.index())) {
+                    continue;
+                }
+                long start = System.nanoTime();
+                CaseMeasurer.Observation pre = measurer.before(c);
+                CaseMeasurer.Observation post;
+                EditAttempts.Attempt attempt = attempts.attempt(c);
+                if (attempt.result() == null) {
+                    post = measurer.after(c, plan.contextPrefix(c), pre);
+                } else {
+                    try (EditResult result = attempt.result()) {
+                        AppliedEdit applied = journal.apply(result);
+                        try {
+                            post = measurer.after(c, "", pre);
+                        } finally {
+                            journal.revert(applied.id(), false);
+                        }
+                    }
+                }
+                CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(),
+                        attempt.result() == null ? 0 : 1, pre.measurement(), post.measurement(), attempt.seconds(),
+                        attempt.error(), (System.nanoTime() - start) / 1e9, Instant.now().toString());
+                dir.append(dir.cases(), r);
+                done.put(c.index(), r);
+                listener.advanced(++finished);
+            }
+        } finally {
+            listener.finished();
+        }
+    }
+
+
+
+    /** The seed in effect: --seed, else the method's own, else 0. */
+    private long effectiveSeed(MethodPlan plan) {
+        if (opts.seed() != null) {
+            return opts.seed();
+        }
+        if (plan.hyperParameters() != null && plan.hyperParameters().get("seed") instanceof Number n) {
+            return n.longValue();
+        }
+        return 0;
+    }
+
+    private Map<String, Object> settings(MethodPlan plan, long seed, int count) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("format", "icedit-eval/1");
+        s.put("method", plan.name());
+        s.put("hyper_parameters", plan.hyperParameters());
+        s.put("in_context_prefix", plan.name().equals(MethodPlan.IN_CONTEXT) ? "Fact: {prompt} {target_new}. Now: " : null);
+        s.put("data", data.file().toAbsolutePath().normalize().toString());
+        s.put("data_sha256", sha256(data.file()));
+        s.put("layout", data.layout().displayName());
+        s.put("model", model.directory().toString());
+        s.put("model_fingerprint", model.fingerprint());
+        s.put("compute_dtype", model.computeType().toString());
+        s.put("mode", opts.mode().label());
+        s.put("schedule", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.schedule().label() : null);
+        s.put("offset", opts.offset());
+        s.put("limit", opts.limit());
+        s.put("cases", count);
+        s.put("seed", seed);
+        s.put("fluency_tokens", opts.fluencyTokens());
+        s.put("probes", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probes() : null);
+        s.put("probe_every", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probeEvery() : null);
+        return s;
+    }
+
+    private static String sha256(java.nio.file.Path file) {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0;) {
+                md.update(buf, 0, n);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw IceditException.inFile(file, "cannot read: " + e.getMessage());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.icedit.eval.run;
+
+import dev.icedit.edit.Editor;
+import dev.icedit.edit.Editors;
+import dev.icedit.edit.HyperParams;
+import dev.icedit.eval.data.EvalCase;
+import dev.icedit.model.ModelConfig;
+import dev.icedit.tensor.IceditException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What a method name means to the evaluation: an editing method from the registry, or one of two baselines that
+ * change no weight. NONE measures the unedited model (the floor). IN-CONTEXT puts the new fact in front of every
+ * prompt it measures, {@code "Fact: PROMPT TARGET. Now: "}: the distribution ICE tries to internalise, using ICE's
+ * default context with the phrase "Fact: ".
+ */
+public final class MethodPlan {
+    public static final String NONE = "NONE";
+    public static final String IN_CONTEXT = "IN-CONTEXT";
+
+    private final String name;
+    private final Editor editor;
+    private final Map<String, Object> hyperParameters;
+
+    private MethodPlan(String name, Editor editor, Map<String, Object> hyperParameters) {
+        this.name = name;
+        this.editor = editor;
+        this.hyperParameters = hyperParameters;
+    }
+
+    /** Every name the evaluation accepts: the registered editing methods, then NONE and IN-CONTEXT. */
+    public static List<String> names() {
+        List<String> out = new ArrayList<>(Editors.names());
+        out.add(NONE);
+        out.add(IN_CONTEXT);
+        return out;
+    }
+
+    public static MethodPlan resolve(String method, String hparams, Long seed, ModelConfig config) {
+        String upper = method.toUpperCase(Locale.ROOT);
+        if (upper.equals(NONE) || upper.equals(IN_CONTEXT)) {
+            return new MethodPlan(upper, null, null);
+        }
+        if (Editors.names().stream().noneMatch(n -> n.equalsIgnoreCase(method))) {
+            throw new IceditException("unknown method '" + method + "' (known: " + String.join(", ", names()) + ")");
+        }
+        Editors.Method<?> m = Editors.method(method);
+        Object hp = Editors.loadHyperParams(m.name(), config, hparams);
+        if (seed != null) {
+            hp = m.reseed(hp, seed);
+        }
+        return new MethodPlan(m.name(), m.create(hp), HyperParams.asMap(hp));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The editor, or null for the baselines that change no weight. */
+    public Editor editor() {
+        return editor;
+    }
+
+    /** The hyper-parameters in use (null for the baselines). */
+    public Map<String, Object> hyperParameters() {
+        return hyperParameters;
+    }
+
+    /** The text put in front of every measured prompt: the fact for IN-CONTEXT, else nothing. */
+    public String contextPrefix(EvalCase c) {
+        return name.equals(IN_CONTEXT) ? inContextPrefix(c) : "";
+    }
+
+    public static String inContextPrefix(EvalCase c) {
+        return "Fact: " + c.prompt() + " " + c.targetNew() + ". Now: ";
+    }
+}

@@ -1,0 +1,155 @@
+package dev.icedit.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.icedit.edit.EditGuard;
+import dev.icedit.edit.EditRequest;
+import dev.icedit.edit.Editor;
+import dev.icedit.edit.Editors;
+import dev.icedit.edit.HyperParams;
+import dev.icedit.model.ModelConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * An edit as a client asked for it, checked and resolved before it is queued: the method and its editor, the
+ * facts, and the prompts measured before and after (rephrases of the first fact, unrelated prompts).
+ */
+record EditPlan(String method, Map<String, Object> hyperParameters, Editor editor, List<EditRequest> requests,
+        List<String> rephrases, List<String> unrelated) {
+
+    /** The JSON body of {@code POST /api/edits}: either {@code requests} or one fact's fields. */
+    record Body(String method, JsonNode hparams, Long seed, List<EditRequest> requests, String prompt, String target,
+            String subject, List<String> context, List<String> rephrases, List<String> unrelated) {}
+
+    /** Unrelated prompts measured when the client names none. */
+    static final List<String> DEFAULT_UNRELATED = EditGuard.DEFAULT_PROMPTS.subList(0, 3);
+    /** Presets shipped on the class path for every method (see {@link Editors}). */
+    static final List<String> SHIPPED_PRESETS = List.of("default-model", "gpt2-xl", "llama-2-7b");
+    private static final Pattern PRESET_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    static EditPlan of(Body b, ModelConfig config, Limits limits) {
+        List<EditRequest> requests = requests(b, limits);
+        List<String> rephrases = prompts("rephrases", b.rephrases(), List.of(), limits);
+        List<String> unrelated = prompts("unrelated", b.unrelated(), DEFAULT_UNRELATED, limits);
+        String method = b.method() == null ? "ICE" : b.method();
+        Editors.Method<?> m = Editors.method(method);
+        Object hp = hyperParams(m, b.hparams(), config);
+        if (b.seed() != null) {
+            hp = m.reseed(hp, b.seed());
+        }
+        Map<String, Object> hpMap = HyperParams.asMap(hp);
+        if (hpMap.get("num_steps") instanceof Number n && n.longValue() > limits.maxEditSteps()) {
+            throw ApiError.badRequest("hparams: num_steps is " + n + "; this server allows at most "
+                    + limits.maxEditSteps());
+        }
+        Editor editor = m.create(hp);
+        return new EditPlan(m.name(), hpMap, editor, requests, rephrases, unrelated);
+    }
+
+    /** A preset name, an inline object checked like a YAML file, or (null) the preset matching the model. */
+    private static Object hyperParams(Editors.Method<?> m, JsonNode node, ModelConfig config) {
+        if (node == null || node.isNull()) {
+            return preset(m, Editors.presetFor(config));
+        }
+        if (node.isTextual()) {
+            String name = node.asText();
+            if (!PRESET_NAME.matcher(name).matches() || name.contains("..")) {
+                throw ApiError.badRequest("hparams: '" + WorkDir.printable(name) + "' is not a preset name");
+            }
+            return preset(m, name);
+        }
+        if (node.isObject()) {
+            return HyperParams.parse(node.toString(), m.hparamsType(), "hparams");
+        }
+        throw ApiError.badRequest("hparams must be a preset name (string) or an object of hyper-parameters");
+    }
+
+    private static Object preset(Editors.Method<?> m, String name) {
+        Object hp = HyperParams.preset(m.name(), name, m.hparamsType());
+        if (hp == null) {
+            throw ApiError.badRequest("no preset '" + name + "' for " + m.name() + " (shipped: "
+                    + String.join(", ", presets(m.name())) + "); give 'hparams' as an object instead");
+        }
+        return hp;
+    }
+
+    /** The shipped presets a method has. */
+    static List<String> presets(String method) {
+        List<String> out = new ArrayList<>();
+        for (String p : SHIPPED_PRESETS) {
+            if (EditPlan.class.getResource("/hparams/" + method + "/" + p + ".yaml") != null) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    private static List<EditRequest> requests(Body b, Limits limits) {
+        boolean single = b.prompt() != null || b.target() != null || b.subject() != null || b.context() != null;
+        List<EditRequest> requests;
+        if (b.requests() != null) {
+            if (single) {
+                throw ApiError.badRequest("give either 'requests' or 'prompt'/'target' (with optional 'subject',"
+                        + " 'context'), not both");
+            }
+            requests = b.requests();
+        } else {
+            if (b.prompt() == null || b.target() == null) {
+                throw ApiError.badRequest("'prompt' and 'target' are required (or 'requests', a list of them)");
+            }
+            requests = List.of(new EditRequest(b.prompt(), b.target(), b.subject(), b.context()));
+        }
+        if (requests.isEmpty() || requests.size() > limits.maxRequestsPerEdit()) {
+            throw ApiError.badRequest("an edit needs between 1 and " + limits.maxRequestsPerEdit() + " requests, got "
+                    + requests.size());
+        }
+        for (int i = 0; i < requests.size(); i++) {
+            EditRequest r = requests.get(i);
+            if (r == null) {
+                throw ApiError.badRequest("requests[" + i + "] is null");
+            }
+            String where = requests.size() == 1 && b.requests() == null ? "" : "requests[" + i + "].";
+            bounded(where + "prompt", r.prompt(), limits);
+            bounded(where + "target", r.target(), limits);
+            if (r.subject() != null) {
+                bounded(where + "subject", r.subject(), limits);
+            }
+            if (r.context().size() > limits.maxContextSentences()) {
+                throw ApiError.badRequest(where + "context has " + r.context().size() + " sentences; the limit is "
+                        + limits.maxContextSentences());
+            }
+            for (String c : r.context()) {
+                bounded(where + "context", c, limits);
+            }
+        }
+        return requests;
+    }
+
+    private static List<String> prompts(String field, List<String> given, List<String> fallback, Limits limits) {
+        if (given == null) {
+            return fallback;
+        }
+        if (given.size() > limits.maxProbePrompts()) {
+            throw ApiError.badRequest("'" + field + "' has " + given.size() + " prompts; the limit is "
+                    + limits.maxProbePrompts());
+        }
+        List<String> out = new ArrayList<>();
+        for (String p : given) {
+            if (p == null || p.isBlank()) {
+                throw ApiError.badRequest("'" + field + "' contains an empty prompt");
+            }
+            out.add(bounded(field, p, limits));
+        }
+        return out;
+    }
+
+    private static String bounded(String field, String value, Limits limits) {
+        if (value.length() > limits.maxPromptChars()) {
+            throw ApiError.badRequest("'" + field + "' is " + value.length() + " characters; the limit is "
+                    + limits.maxPromptChars());
+        }
+        return value;
+    }
+}

@@ -1,0 +1,216 @@
+package dev.icedit.eval;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.icedit.cli.Main;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `icedit eval` end to end on the tiny golden llama with a few-step ICE, a hand-made 3-case ZsRE file. */
+class EvalCommandTest {
+    static final String MODEL = "src/test/resources/golden/llama";
+    static final String DATA = "src/test/resources/eval/tiny-zsre.json";
+    static final String HPARAMS = "src/test/resources/eval/tiny-ice.yaml";
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final List<String> SUMMARY_KEYS = List.of("method", "dataset", "mode", "schedule", "model", "cases",
+            "skipped", "edit_succ", "rephrase", "portability", "portability_by_type", "locality", "locality_by_type",
+            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed");
+
+    record Run(int code, String out, String err) {}
+
+    static Run eval(Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("eval", "--model", MODEL, "--data", DATA, "--out", out.toString(),
+                "--fluency-tokens", "40", "--quiet"));
+        args.addAll(List.of(extra));
+        StringWriter o = new StringWriter();
+        StringWriter e = new StringWriter();
+        int code = Main.run(args.toArray(String[]::new), new PrintWriter(o, true), new PrintWriter(e, true));
+        return new Run(code, o.toString(), e.toString());
+    }
+
+    static JsonNode summary(Path dir) throws Exception {
+        JsonNode s = JSON.readTree(dir.resolve("summary.json").toFile());
+        List<String> keys = new ArrayList<>();
+        s.fieldNames().forEachRemaining(keys::add);
+        assertThat(keys).containsExactlyElementsOf(SUMMARY_KEYS);
+        return s;
+    }
+
+    static List<JsonNode> lines(Path file) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (String l : Files.readAllLines(file)) {
+            out.add(JSON.readTree(l));
+        }
+        return out;
+    }
+
+    @Test
+    void singleModeWritesEveryFileAndAResumedRunDoesNotRedoFinishedCases(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("ice");
+        Run first = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--limit", "2");
+        assertThat(first.code()).as(first.err()).isZero();
+        List<String> firstLines = Files.readAllLines(dir.resolve("cases.jsonl"));
+        assertThat(firstLines).hasSize(2);
+        assertThat(summary(dir).get("cases").asInt()).isEqualTo(2);
+
+        Run second = eval(dir, "--method", "ICE", "--hparams", HPARAMS);
+        assertThat(second.code()).as(second.err()).isZero();
+        assertThat(second.err()).contains("2 of 3 cases already done");
+        List<String> lines = Files.readAllLines(dir.resolve("cases.jsonl"));
+        assertThat(lines).hasSize(3);
+        // cases 0 and 1 were not recomputed: their lines, timestamps included, are untouched
+        assertThat(lines.subList(0, 2)).isEqualTo(firstLines);
+
+        JsonNode s = summary(dir);
+        assertThat(s.get("method").asText()).isEqualTo("ICE");
+        assertThat(s.get("dataset").asText()).isEqualTo("ZsRE");
+        assertThat(s.get("mode").asText()).isEqualTo("single");
+        assertThat(s.get("schedule").isNull()).isTrue();
+        assertThat(s.get("cases").asInt()).isEqualTo(3);
+        assertThat(s.get("skipped").asInt()).isZero();
+        assertThat(s.get("seed").asLong()).isZero();
+        for (String k : List.of("edit_succ", "rephrase", "portability", "locality", "exact_match")) {
+            assertThat(s.get(k).asDouble()).as(k).isBetween(0.0, 100.0);
+        }
+        assertThat(s.get("portability_by_type").size()).isEqualTo(3); // one type per case in the file
+        assertThat(s.get("locality_by_type").has("Relation_Specificity")).isTrue();
+        assertThat(s.get("fluency").asDouble()).isPositive();
+        assertThat(s.get("ppl_r").asDouble()).isPositive();
+        assertThat(s.get("seconds_per_edit").asDouble()).isPositive();
+
+        List<JsonNode> cases = lines(dir.resolve("cases.jsonl"));
+        assertThat(cases).extracting(c -> c.get("index").asInt()).containsExactly(0, 1, 2);
+        for (JsonNode c : cases) {
+            assertThat(c.get("pre").get("locality").isNull()).isTrue(); // locality compares with the unedited model
+            assertThat(c.get("post").get("locality").asDouble()).isBetween(0.0, 100.0);
+            assertThat(c.get("edits_applied").asInt()).isEqualTo(c.get("edit_error").isNull() ? 1 : 0);
+            assertThat(c.get("request").get("target").asText()).isNotBlank();
+        }
+        // ICE changed what the model predicts for at least one target
+        assertThat(cases).anySatisfy(c -> assertThat(c.get("post").get("edit_succ").asDouble())
+                .isNotEqualTo(c.get("pre").get("edit_succ").asDouble()));
+        String html = Files.readString(dir.resolve("report.html"));
+        assertThat(html).contains("<table").contains("Edit Succ.").contains("Paris is the capital of");
+    }
+
+    @Test
+    void continualModeKeepsACurveAndItsStateAndResumes(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("continual");
+        String[] args = {"--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--probes", "2",
+            "--probe-every", "1"};
+        Run first = eval(dir, concat(args, "--limit", "2"));
+        assertThat(first.code()).as(first.err()).isZero();
+        List<String> firstLines = Files.readAllLines(dir.resolve("cases.jsonl"));
+        assertThat(Files.exists(dir.resolve("patches/continual-state.safetensors"))).isTrue();
+
+        Run second = eval(dir, args);
+        assertThat(second.code()).as(second.err()).isZero();
+        assertThat(second.err()).contains("2 of 3 cases already done").contains("re-applied 2 saved edits");
+        List<String> lines = Files.readAllLines(dir.resolve("cases.jsonl"));
+        assertThat(lines).hasSize(3);
+        assertThat(lines.subList(0, 2)).isEqualTo(firstLines);
+
+        // one curve point before any edit and one after each of the 3 edits, none done twice
+        assertThat(lines(dir.resolve("curve.jsonl"))).extracting(p -> p.get("edits").asInt()).containsExactly(0, 1, 2, 3);
+        List<JsonNode> edits = lines(dir.resolve("edits.jsonl"));
+        assertThat(edits).extracting(e -> e.get("position").asInt()).containsExactly(0, 1, 2);
+        // immediate schedule: case k is measured with the edits of cases 0..k installed
+        int installed = 0;
+        for (int k = 0; k < 3; k++) {
+            installed += edits.get(k).get("error").isNull() ? 1 : 0;
+            assertThat(lines(dir.resolve("cases.jsonl")).get(k).get("edits_applied").asInt()).isEqualTo(installed);
+        }
+        JsonNode s = summary(dir);
+        assertThat(s.get("mode").asText()).isEqualTo("continual");
+        assertThat(s.get("schedule").asText()).isEqualTo("immediate");
+        assertThat(s.get("cases").asInt()).isEqualTo(3);
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("data:image/png;base64,")
+                .contains("Metrics against the number of edits");
+    }
+
+    @Test
+    void finalScheduleMeasuresEveryCaseAfterAllEdits(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("final");
+        Run r = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--schedule", "final",
+                "--limit", "2", "--probe-every", "5");
+        assertThat(r.code()).as(r.err()).isZero();
+        int installed = (int) lines(dir.resolve("edits.jsonl")).stream().filter(e -> e.get("error").isNull()).count();
+        assertThat(lines(dir.resolve("cases.jsonl"))).hasSize(2)
+                .allSatisfy(c -> assertThat(c.get("edits_applied").asInt()).isEqualTo(installed));
+        // points at 0 edits and at the end of the run
+        assertThat(lines(dir.resolve("curve.jsonl"))).extracting(p -> p.get("edits").asInt()).containsExactly(0, 2);
+        assertThat(summary(dir).get("schedule").asText()).isEqualTo("final");
+        // the final schedule cannot be extended: its measurements were taken after all of its edits
+        Run more = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--schedule", "final",
+                "--probe-every", "5");
+        assertThat(more.code()).isEqualTo(1);
+        assertThat(more.err()).contains("\nerror: ").contains("cannot be resumed").contains("limit (was 2, now null)");
+    }
+
+    @Test
+    void baselinesNoneAndInContext(@TempDir Path tmp) throws Exception {
+        Path none = tmp.resolve("none");
+        Run r = eval(none, "--method", "none", "--limit", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = summary(none);
+        assertThat(s.get("method").asText()).isEqualTo("NONE");
+        assertThat(s.get("locality").asDouble()).isEqualTo(100.0); // nothing changed, to the last bit
+        assertThat(s.get("seconds_per_edit").asDouble()).isZero();
+        for (JsonNode c : lines(none.resolve("cases.jsonl"))) {
+            assertThat(c.get("post").get("edit_succ")).isEqualTo(c.get("pre").get("edit_succ"));
+            assertThat(c.get("post").get("fluency")).isEqualTo(c.get("pre").get("fluency"));
+            assertThat(c.get("post").get("generated")).isEqualTo(c.get("pre").get("generated"));
+            assertThat(c.get("edits_applied").asInt()).isZero();
+        }
+
+        Path ic = tmp.resolve("in-context");
+        r = eval(ic, "--method", "IN-CONTEXT", "--limit", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(summary(ic).get("method").asText()).isEqualTo("IN-CONTEXT");
+        JsonNode run = JSON.readTree(ic.resolve("run.json").toFile());
+        assertThat(run.get("in_context_prefix").asText()).isEqualTo("Fact: {prompt} {target_new}. Now: ");
+        // the context changes what the model predicts after the locality prompts
+        assertThat(lines(ic.resolve("cases.jsonl"))).anySatisfy(
+                c -> assertThat(c.get("post").get("locality").asDouble()).isLessThan(100.0));
+    }
+
+    @Test
+    void badInputsFailWithOneLine(@TempDir Path tmp) {
+        Run unknown = eval(tmp.resolve("a"), "--method", "FOO");
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.err().strip().lines().reduce((a, b) -> b).orElseThrow())
+                .isEqualTo("error: unknown method 'FOO' (known: ICE, FT-M, FT-L, NONE, IN-CONTEXT)".replace(
+                        "ICE, FT-M, FT-L", String.join(", ", dev.icedit.edit.Editors.names())));
+
+        List<String> args = List.of("eval", "--model", MODEL, "--data", "src/test/resources/eval/mend-zsre.json",
+                "--method", "NONE", "--out", tmp.resolve("b").toString());
+        StringWriter e = new StringWriter();
+        int code = Main.run(args.toArray(String[]::new), new PrintWriter(new StringWriter()), new PrintWriter(e, true));
+        assertThat(code).isEqualTo(1);
+        assertThat(e.toString()).startsWith("error: ").contains("mend-zsre.json: not a dataset layout")
+                .doesNotContain("Exception").doesNotContain("\tat ");
+
+        Run badMode = eval(tmp.resolve("c"), "--method", "NONE", "--mode", "sometimes");
+        assertThat(badMode.err()).contains("error: unknown mode 'sometimes' (expected single or continual)");
+
+        Path dir = tmp.resolve("d");
+        assertThat(eval(dir, "--method", "NONE", "--limit", "1").code()).isZero();
+        Run other = eval(dir, "--method", "IN-CONTEXT", "--limit", "1");
+        assertThat(other.code()).isEqualTo(1);
+        assertThat(other.err()).contains("holds a run with other settings").contains("method (was \"NONE\", now \"IN-CONTEXT\")");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

@@ -1,0 +1,142 @@
+package dev.icedit.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The playground page in real headless Chromium (Debian's chromium and chromium-driver; .ci/install-browser.sh
+ * installs them): type a fact, run an ICE edit, watch it finish, see the new answer, revert it. Screenshots go to
+ * target/screenshots/. Nothing is downloaded: the driver path is given, so Selenium Manager is never asked.
+ */
+class PlaygroundBrowserTest {
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    static final Path SCREENSHOTS = Path.of("target/screenshots");
+
+    @TempDir Path tmp;
+
+    @Test
+    void editAFactInThePageAndSeeTheNewAnswer() throws Exception {
+        boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
+        if (!present) {
+            System.out.println("[browser test] SKIPPED: " + CHROMIUM + " or " + CHROMEDRIVER + " is missing;"
+                    + " run .ci/install-browser.sh (apt-get install chromium chromium-driver)");
+        }
+        Assumptions.assumeTrue(present, CHROMIUM + " or " + CHROMEDRIVER + " is missing (apt-get install chromium"
+                + " chromium-driver; see .ci/install-browser.sh)");
+        Files.createDirectories(SCREENSHOTS);
+
+        try (ServerFixture f = ServerFixture.start(tmp.resolve("work"))) {
+            WebDriver driver = startBrowser();
+            try {
+                run(driver, f);
+            } catch (Throwable t) {
+                screenshot(driver, "playground-failure.png");
+                throw t;
+            } finally {
+                driver.quit();
+            }
+        }
+    }
+
+    private WebDriver startBrowser() {
+        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--window-size=1400,1700", "--user-data-dir=" + tmp.resolve("chromium-profile"));
+        return new ChromeDriver(service, options);
+    }
+
+    private void run(WebDriver driver, ServerFixture f) throws Exception {
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+        WebDriverWait editWait = new WebDriverWait(driver, Duration.ofMinutes(10));
+        driver.get(f.server.url() + "/");
+        wait.until(d -> d.findElement(By.id("model-info")).getText().contains("layers"));
+        wait.until(d -> new Select(d.findElement(By.id("edit-method"))).getOptions().size() >= 3);
+
+        // ask the model first
+        WebElement prompt = driver.findElement(By.id("prompt"));
+        prompt.clear();
+        prompt.sendKeys(ServerFixture.PROMPT);
+        driver.findElement(By.id("generate")).click();
+        wait.until(d -> !d.findElement(By.id("continuation")).getText().isEmpty());
+        String before = driver.findElement(By.id("continuation")).getText();
+        assertThat(before.strip()).doesNotStartWith(ServerFixture.TARGET);
+        assertThat(driver.findElements(By.cssSelector("#next-tokens tbody tr"))).hasSize(8);
+
+        // type the fact and run the edit
+        driver.findElement(By.id("edit-prompt")).sendKeys(ServerFixture.PROMPT);
+        driver.findElement(By.id("edit-target")).sendKeys(ServerFixture.TARGET);
+        driver.findElement(By.id("edit-rephrase")).sendKeys("Zorland's capital city is");
+        new Select(driver.findElement(By.id("edit-method"))).selectByValue("ICE");
+        var hparams = ServerFixture.iceHparams(10);
+        if (hparams != null) {
+            new Select(driver.findElement(By.id("edit-preset"))).selectByVisibleText("custom (JSON)");
+            WebElement text = driver.findElement(By.id("edit-hparams"));
+            assertThat(text.isDisplayed()).isTrue();
+            text.sendKeys(hparams.toString());
+        }
+        driver.findElement(By.id("edit-submit")).click();
+
+        editWait.until(d -> {
+            String s = d.findElement(By.id("job-status")).getAttribute("data-status");
+            return s != null && List.of("succeeded", "failed", "cancelled").contains(s);
+        });
+        String status = driver.findElement(By.id("job-status")).getText();
+        System.out.println("[browser test] " + status);
+        assertThat(driver.findElement(By.id("job-status")).getAttribute("data-status")).as(status).isEqualTo("succeeded");
+
+        // the comparison shows the new answer, and the prompt box now answers with it
+        WebElement editedRow = driver.findElement(By.cssSelector("#comparison tr[data-kind=edited]"));
+        assertThat(editedRow.findElement(By.cssSelector("td.after")).getText().strip())
+                .startsWith(ServerFixture.TARGET);
+        assertThat(driver.findElements(By.cssSelector("#comparison tr[data-kind=rephrase]"))).hasSize(1);
+        assertThat(driver.findElements(By.cssSelector("#comparison tr[data-kind=unrelated]"))).hasSize(3);
+        wait.until(d -> d.findElement(By.id("continuation")).getText().strip().startsWith(ServerFixture.TARGET));
+        String points = driver.findElement(By.cssSelector("#loss-chart polyline")).getAttribute("points");
+        assertThat(points.split(" ")).hasSize(f.server.journal().edits().get(0).lossPerStep().size());
+        assertThat(driver.findElements(By.cssSelector("#journal tbody tr"))).hasSize(1);
+        screenshot(driver, "playground-edit.png");
+
+        // revert from the journal: the old answer is back
+        driver.findElement(By.cssSelector("#journal tbody tr button.revert")).click();
+        wait.until(d -> d.findElements(By.cssSelector("#journal tbody tr")).isEmpty());
+        wait.until(d -> d.findElement(By.id("continuation")).getText().equals(before));
+        assertThat(f.model.modifiedWeights()).isEmpty();
+        screenshot(driver, "playground-reverted.png");
+        assertThat(driver.findElement(By.id("error")).isDisplayed()).isFalse();
+    }
+
+    private static void screenshot(WebDriver driver, String name) {
+        try {
+            byte[] png = ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES);
+            Path file = SCREENSHOTS.resolve(name);
+            Files.write(file, png);
+            System.out.println("[browser test] screenshot: " + file.toAbsolutePath() + " (" + png.length + " bytes)");
+        } catch (Exception e) {
+            System.out.println("[browser test] no screenshot: " + e);
+        }
+    }
+}
