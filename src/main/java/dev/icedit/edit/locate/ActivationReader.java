@@ -12,6 +12,7 @@ import dev.icedit.model.Hooks;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.TokenBatch;
 import dev.icedit.model.Weights;
+import dev.icedit.tensor.HostArrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -49,7 +50,7 @@ public final class ActivationReader {
         ActivationSite deepest = deepest(sites);
         Map<ActivationSite, NDArray> out = new LinkedHashMap<>();
         try (NDScope scope = new NDScope()) {
-            NDArray index = model.manager().create(flat, new Shape(flat.length)); // (N)
+            NDArray index = HostArrays.of(model.manager(), flat, new Shape(flat.length)); // (N)
             Hooks hooks = Hooks.NONE;
             for (ActivationSite site : sites) {
                 ActivationHook hook = (s, x) -> {

@@ -13,6 +13,7 @@ import dev.icedit.model.LanguageModel;
 import dev.icedit.model.TokenBatch;
 import dev.icedit.model.Weights;
 import dev.icedit.tensor.DType;
+import dev.icedit.tensor.HostArrays;
 import dev.icedit.tensor.IceditException;
 import dev.icedit.tensor.SafetensorsFile;
 import dev.icedit.tensor.SafetensorsWriter;
@@ -96,8 +97,9 @@ public final class SecondMoments {
     }
 
     /**
-     * The statistics of each layer, read from the cache or computed (and cached). The caller holds a lease on the
-     * model and closes the returned stats.
+     * The statistics of each layer, read from the cache or computed (and cached); the caller closes them. They are
+     * computed from the weights as loaded, which installs never replace, so no lease is needed (and none should be
+     * held for the minutes a computation can take); the model must stay open.
      */
     public static Map<Integer, Stats> get(LanguageModel model, Collection<Integer> layers, Mom2Settings s,
             EditProgress progress) {
@@ -285,7 +287,7 @@ public final class SecondMoments {
         }
         ActivationSite deepest = ActivationReader.deepest(active.stream().map(r -> ActivationSite.mlpIn(r.layer)).toList());
         try (NDScope scope = new NDScope()) {
-            NDArray maskArr = model.manager().create(mask, new Shape(windows.size(), t, 1)); // (W, T, 1)
+            NDArray maskArr = HostArrays.of(model.manager(), mask, new Shape(windows.size(), t, 1)); // (W, T, 1)
             Hooks hooks = Hooks.NONE;
             for (Running r : active) {
                 ActivationSite site = ActivationSite.mlpIn(r.layer);

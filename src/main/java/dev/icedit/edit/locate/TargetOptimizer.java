@@ -17,6 +17,7 @@ import dev.icedit.model.LanguageModel;
 import dev.icedit.model.TokenBatch;
 import dev.icedit.model.Tokenizer;
 import dev.icedit.model.Weights;
+import dev.icedit.tensor.HostArrays;
 import dev.icedit.tensor.IceditException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -108,12 +109,13 @@ public final class TargetOptimizer {
         }
 
         NDArray anchor;
+        double anchorNorm;
         try (NDScope scope = new NDScope()) {
             anchor = ActivationReader.read(model, w, List.of(rows.get(0)), new ActivationSite(layer, anchorKind))
                     .reshape(c); // (C)
             NDScope.unregister(anchor);
+            anchorNorm = norm(anchor);
         }
-        double anchorNorm = anchor.norm().toType(DataType.FLOAT64, false).getDouble();
         if (!(anchorNorm > 0)) {
             anchor.close();
             throw new IceditException("the " + anchorKind.name().toLowerCase() + " activation of layer " + layer
@@ -128,8 +130,9 @@ public final class TargetOptimizer {
         try (Adam adam = new Adam(s.lr(), 0)) {
             for (int step = 0; step < s.numGradSteps(); step++) {
                 try (NDScope scope = new NDScope()) {
-                    NDArray maskArr = manager.create(mask, new Shape(all.size(), t, 1)); // (B, T, 1)
-                    NDArray ids = manager.create(targetIds, new Shape(r, m)); // (R, m)
+                    // PyTorch-owned copies: autograd keeps the mask and the indices for the backward pass
+                    NDArray maskArr = HostArrays.of(manager, mask, new Shape(all.size(), t, 1)); // (B, T, 1)
+                    NDArray ids = HostArrays.of(manager, targetIds, new Shape(r, m)); // (R, m)
                     delta.setRequiresGradient(true);
                     NDArray leaf = delta;
                     Hooks hooks = Hooks.of(ActivationSite.mlpOut(layer),
@@ -142,7 +145,7 @@ public final class TargetOptimizer {
                         NDArray tail = hidden.get(new NDIndex("0:{}, {}:, :", r, t - m)); // (R, m, C)
                         NDArray logProbs = float32(model.logits(w, tail)).logSoftmax(-1); // (R, m, V)
                         NDArray picked = logProbs.gather(ids.expandDims(-1), -1).squeeze(-1); // (R, m)
-                        NDArray nllEach = picked.sum(new int[] {1}).div(-m); // (R)
+                        NDArray nllEach = HostArrays.times(picked.sum(new int[] {1}), -1.0 / m); // (R)
                         NDArray nll = nllEach.mean();
                         NDArray klHidden = hidden.get(new NDIndex("{}:{}, {}:{}, :", r, r + 1, klColumn,
                                 klColumn + 1)); // (1, 1, C)
@@ -152,8 +155,8 @@ public final class TargetOptimizer {
                             NDScope.unregister(klInit);
                         }
                         NDArray kl = klLogProbs.exp().mul(klLogProbs.sub(klInit)).sum();
-                        NDArray decay = leaf.norm().mul(s.weightDecay() / (anchorNorm * anchorNorm));
-                        NDArray loss = nll.add(kl.mul(s.klFactor())).add(decay);
+                        NDArray decay = HostArrays.times(leaf.norm(), s.weightDecay() / (anchorNorm * anchorNorm));
+                        NDArray loss = nll.add(HostArrays.times(kl, s.klFactor())).add(decay);
                         lossValue = loss.toType(DataType.FLOAT64, false).getDouble();
                         probability = nllEach.neg().exp().mean().toType(DataType.FLOAT64, false).getDouble();
                         if (!Double.isFinite(lossValue)) {
@@ -171,7 +174,7 @@ public final class TargetOptimizer {
                         break;
                     }
                     NDArray updated = adam.step(leaf.stopGradient(), grad); // (C)
-                    double norm = updated.norm().toType(DataType.FLOAT64, false).getDouble();
+                    double norm = norm(updated);
                     if (norm > maxNorm) {
                         updated = updated.mul(maxNorm / norm);
                     }
@@ -180,8 +183,11 @@ public final class TargetOptimizer {
                     leaf.close();
                 }
             }
-            NDArray result = delta.stopGradient().duplicate();
-            NDScope.unregister(result);
+            NDArray result;
+            try (NDScope scope = new NDScope()) {
+                result = delta.stopGradient().duplicate(); // (C)
+                NDScope.unregister(result);
+            }
             delta.close();
             delta = null;
             return new Result(anchor, result, losses, probability);
@@ -223,6 +229,11 @@ public final class TargetOptimizer {
             out.add(sum / losses.size());
         }
         return out;
+    }
+
+    /** The Euclidean norm of a vector, computed in the caller's scope. */
+    private static double norm(NDArray v) {
+        return v.norm().toType(DataType.FLOAT64, false).getDouble();
     }
 
     private static NDArray float32(NDArray a) {

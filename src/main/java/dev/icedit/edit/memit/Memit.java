@@ -125,15 +125,17 @@ public final class Memit implements Editor {
         Computation c = new Computation();
         Map<Integer, SecondMoments.Stats> stats = Map.of();
         NDArray targets = null;
+        // before the lease: the statistics read the weights as loaded, and a computation of minutes must not hold
+        // back other threads' installs
+        progress.phase("covariance statistics");
+        stats = SecondMoments.get(model, hp.layers(), hp.mom2(), progress);
         try (LanguageModel.Lease lease = model.lease()) {
-            Weights base = lease.weights();
-            c.baseFingerprint = LanguageModel.fingerprint(base, names);
-            progress.phase("covariance statistics");
-            stats = SecondMoments.get(model, hp.layers(), hp.mom2(), progress);
             for (SecondMoments.Stats s : stats.values()) {
                 c.statistics.add(s.summary());
                 checkTokens(s, model.config().intermediateSize());
             }
+            Weights base = lease.weights();
+            c.baseFingerprint = LanguageModel.fingerprint(base, names);
             progress.phase("context prefixes");
             List<List<String>> groups = ContextTemplates.generate(model, base, hp.contextTemplateLengthParams(),
                     hp.seed());

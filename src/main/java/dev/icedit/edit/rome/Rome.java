@@ -127,9 +127,9 @@ public final class Rome implements Editor {
         Computation c = new Computation();
         Map<Integer, SecondMoments.Stats> stats = Map.of();
         Map<Integer, NDArray> inverses = new LinkedHashMap<>();
-        try (LanguageModel.Lease lease = model.lease()) {
-            Weights base = lease.weights();
-            c.baseFingerprint = LanguageModel.fingerprint(base, names);
+        try {
+            // before the lease: the statistics read the weights as loaded, and a computation of minutes must not
+            // hold back other threads' installs
             if (hp.mom2Adjustment()) {
                 progress.phase("covariance statistics");
                 stats = SecondMoments.get(model, hp.layers(), hp.mom2(), progress);
@@ -138,6 +138,14 @@ public final class Rome implements Editor {
                     inverses.put(s.layer(), inverse(s, model.config().intermediateSize()));
                 }
             }
+        } catch (RuntimeException e) {
+            stats.values().forEach(SecondMoments.Stats::close);
+            inverses.values().forEach(NDArray::close);
+            throw e;
+        }
+        try (LanguageModel.Lease lease = model.lease()) {
+            Weights base = lease.weights();
+            c.baseFingerprint = LanguageModel.fingerprint(base, names);
             progress.phase("context prefixes");
             List<String> prefixes = ContextTemplates.flat(ContextTemplates.generate(model, base,
                     hp.contextTemplateLengthParams(), hp.seed()));
