@@ -43,7 +43,7 @@ public final class IceBenchmark {
         c.put("tie_word_embeddings", true);
         c.put("bos_token_id", 1);
         c.put("eos_token_id", 2);
-        RandomModel.write(dir, c, DType.F32, 0.02, 0, Path.of("src/test/resources/golden/llama"));
+        RandomModel.write(dir, c, DType.F32, 0.02, 0, Path.of("models/default"));
         TuningHyperParams hp = new TuningHyperParams("ICE", List.of(2, 3, 4), 25, 3, 7e-4, 0.0, 5e-4, 3, 100.0, false,
                 true, TuningHyperParams.ICE, null, 0L);
         // about 12 prompt tokens, 3 target tokens and 24 context tokens, as the baseline uses

@@ -19,28 +19,22 @@ public final class Adam implements AutoCloseable {
         this.weightDecay = weightDecay;
     }
 
-    /** The parameter after one step, as a new array; state arrays are kept, the caller closes the rest. */
+    /** The parameter after one step, as a new array. The moments are updated in place (no gradients here). */
     public NDArray step(NDArray param, NDArray grad) {
         t++;
         NDArray g = weightDecay == 0 ? grad : grad.add(param.mul(weightDecay));
-        NDArray newM = m == null ? g.mul(1 - BETA1) : m.mul(BETA1).add(g.mul(1 - BETA1));
-        NDArray newV = v == null ? g.square().mul(1 - BETA2) : v.mul(BETA2).add(g.square().mul(1 - BETA2));
-        replaceState(newM, newV);
+        if (m == null) {
+            m = param.zerosLike();
+            v = param.zerosLike();
+            ai.djl.ndarray.NDScope.unregister(m, v);
+        }
+        m.muli(BETA1).addi(g.mul(1 - BETA1)); // m = b1 m + (1 - b1) g
+        v.muli(BETA2).addi(g.square().muli(1 - BETA2)); // v = b2 v + (1 - b2) g^2
         double bias1 = 1 - Math.pow(BETA1, t);
         double bias2 = 1 - Math.pow(BETA2, t);
         // param - lr * (m / bias1) / (sqrt(v / bias2) + eps), in the order torch evaluates it
-        NDArray denom = v.sqrt().div(Math.sqrt(bias2)).add(EPS);
-        return param.sub(m.div(denom).mul(lr / bias1));
-    }
-
-    private void replaceState(NDArray newM, NDArray newV) {
-        ai.djl.ndarray.NDScope.unregister(newM, newV);
-        if (m != null) {
-            m.close();
-            v.close();
-        }
-        m = newM;
-        v = newV;
+        NDArray denom = v.sqrt().divi(Math.sqrt(bias2)).addi(EPS);
+        return param.sub(m.div(denom).muli(lr / bias1));
     }
 
     @Override

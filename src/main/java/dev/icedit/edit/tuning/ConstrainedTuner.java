@@ -60,16 +60,18 @@ public final class ConstrainedTuner implements Editor {
         Objective objective = objectives.get();
         SplittableRandom random = new SplittableRandom(hp.seed());
         List<Double> losses = new ArrayList<>();
-        Map<String, NDArray> theta0 = new LinkedHashMap<>();
         Map<String, NDArray> theta = new LinkedHashMap<>();
         Map<String, Adam> adam = new LinkedHashMap<>();
+        Map<String, NDArray[]> bounds = new LinkedHashMap<>();
         try (LanguageModel.Lease lease = model.lease()) {
             Weights base = lease.weights();
             String fingerprint = LanguageModel.fingerprint(base, names);
             for (String n : names) {
-                theta0.put(n, base.get(n));
                 NDArray copy = base.get(n).duplicate();
-                NDScope.unregister(copy);
+                NDArray lo = base.get(n).sub(hp.normConstraint());
+                NDArray hi = base.get(n).add(hp.normConstraint());
+                NDScope.unregister(copy, lo, hi);
+                bounds.put(n, new NDArray[] {lo, hi});
                 theta.put(n, copy);
                 adam.put(n, new Adam(hp.lr(), hp.weightDecay()));
             }
@@ -80,7 +82,7 @@ public final class ConstrainedTuner implements Editor {
                 }
                 double sum = 0;
                 for (List<EditRequest> batch : batches) {
-                    double loss = optimiserStep(model, base, theta, theta0, adam, objective, batch, step, random);
+                    double loss = optimiserStep(model, base, theta, bounds, adam, objective, batch, step, random);
                     if (!Double.isFinite(loss)) {
                         throw new IceditException(method + " loss became " + loss + " at step " + (step + 1)
                                 + "; the edit was stopped and not applied (try a lower lr)");
@@ -101,11 +103,15 @@ public final class ConstrainedTuner implements Editor {
         } finally {
             theta.values().forEach(NDArray::close);
             adam.values().forEach(Adam::close);
+            bounds.values().forEach(b -> {
+                b[0].close();
+                b[1].close();
+            });
         }
     }
 
     private double optimiserStep(LanguageModel model, Weights base, Map<String, NDArray> theta,
-            Map<String, NDArray> theta0, Map<String, Adam> adam, Objective objective, List<EditRequest> batch,
+            Map<String, NDArray[]> bounds, Map<String, Adam> adam, Objective objective, List<EditRequest> batch,
             int step, SplittableRandom random) {
         try (NDScope scope = new NDScope()) {
             Map<String, NDArray> leaves = new LinkedHashMap<>();
@@ -125,15 +131,13 @@ public final class ConstrainedTuner implements Editor {
                 }
                 gc.backward(loss);
             }
-            double eps = hp.normConstraint();
             for (Map.Entry<String, NDArray> e : leaves.entrySet()) {
                 String n = e.getKey();
                 NDArray leaf = e.getValue();
                 NDArray grad = leaf.getGradient();
                 NDArray updated = adam.get(n).step(leaf.stopGradient(), grad);
-                NDArray lo = theta0.get(n).sub(eps);
-                NDArray hi = theta0.get(n).add(eps);
-                NDArray clamped = NDArrays.minimum(NDArrays.maximum(updated, lo), hi);
+                // clamp to [theta_0 - eps, theta_0 + eps], as torch.clamp with tensor bounds does
+                NDArray clamped = NDArrays.minimum(NDArrays.maximum(updated, bounds.get(n)[0]), bounds.get(n)[1]);
                 NDScope.unregister(clamped);
                 theta.put(n, clamped);
                 leaf.close();
