@@ -69,7 +69,7 @@ public final class LanguageModel implements AutoCloseable {
         this.diskNames = diskNames;
         this.loaded = loaded;
         this.weights = new Weights(new LinkedHashMap<>(loaded));
-        this.transformer = config instanceof Gpt2Config g ? new Gpt2(g) : new Llama((LlamaConfig) config, computeType);
+        this.transformer = config instanceof Gpt2Config g ? new Gpt2(g) : new Llama((LlamaConfig) config, computeType, manager);
     }
 
     public static LanguageModel load(Path directory) {

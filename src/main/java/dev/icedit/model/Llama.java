@@ -19,13 +19,23 @@ final class Llama implements Transformer {
     private final DataType dtype;
     private final String[][] names;
     private final String lmHead;
+    /** Constants made once per model (scalars and the rotate-half matrix), so a pass creates none of them. */
+    private final NDArray attentionScale;
+    private final NDArray normEps;
+    private final NDArray minusHalf;
+    private final NDArray rotateHalf;
 
     private static final int Q = 0, QB = 1, K = 2, KB = 3, V = 4, VB = 5, O = 6, OB = 7, GATE = 8, UP = 9, DOWN = 10,
             GATE_B = 11, UP_B = 12, DOWN_B = 13, LN1 = 14, LN2 = 15;
 
-    Llama(LlamaConfig cfg, DataType dtype) {
+    Llama(LlamaConfig cfg, DataType dtype, NDManager manager) {
         this.cfg = cfg;
         this.dtype = dtype;
+        this.attentionScale = HostArrays.scalar(manager, 1.0 / Math.sqrt(cfg.headDim()), dtype);
+        this.normEps = HostArrays.scalar(manager, cfg.rmsNormEps(), DataType.FLOAT32);
+        this.minusHalf = HostArrays.scalar(manager, -0.5, DataType.FLOAT32);
+        this.rotateHalf = rotateHalfMatrix(manager, cfg.headDim(), dtype);
+        ai.djl.ndarray.NDScope.unregister(attentionScale, normEps, minusHalf, rotateHalf);
         this.invFreq = ropeInverseFrequencies(cfg.rope(), cfg.headDim());
         this.names = new String[cfg.numHiddenLayers()][];
         for (int l = 0; l < names.length; l++) {
@@ -92,7 +102,7 @@ final class Llama implements Transformer {
             k = k.repeat(1, heads / kvHeads); // (B, H, S, D)
             v = v.repeat(1, heads / kvHeads); // (B, H, S, D)
         }
-        NDArray scores = HostArrays.times(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(d)).add(mask); // (B, H, T, S)
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(attentionScale).add(mask); // (B, H, T, S)
         NDArray out = scores.softmax(-1).matMul(v); // (B, H, T, D)
         out = out.transpose(0, 2, 1, 3).reshape(b, t, heads * d); // (B, T, H*D)
         return linear(out, w, n[O], cfg.outputBias() ? n[OB] : null); // (B, T, C)
@@ -111,7 +121,7 @@ final class Llama implements Transformer {
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray xf = x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
         NDArray variance = xf.square().mean(new int[] {-1}, true); // (B, T, 1)
-        NDArray normed = xf.mul(HostArrays.power(HostArrays.plus(variance, cfg.rmsNormEps()), -0.5)); // (B, T, C)
+        NDArray normed = xf.mul(variance.add(normEps).pow(minusHalf)); // (B, T, C)
         if (dtype != DataType.FLOAT32) {
             normed = normed.toType(dtype, false);
         }
@@ -151,13 +161,29 @@ final class Llama implements Transformer {
         return new NDArray[] {cosArr, sinArr};
     }
 
-    /** x * cos + rotate_half(x) * sin, where rotate_half([x1, x2]) = [-x2, x1]. */
-    private static NDArray applyRotary(NDArray x, NDArray[] rope) {
-        long half = x.getShape().get(3) / 2;
-        NDArray x1 = x.get(":, :, :, :" + half); // (B, H, T, D/2)
-        NDArray x2 = x.get(":, :, :, " + half + ":"); // (B, H, T, D/2)
-        NDArray rotated = x2.neg().concat(x1, 3); // (B, H, T, D)
-        return x.mul(rope[0]).add(rotated.mul(rope[1]));
+    /** x * cos + rotate_half(x) * sin, where rotate_half([x1, x2]) = [-x2, x1] is x times a signed permutation. */
+    private NDArray applyRotary(NDArray x, NDArray[] rope) {
+        return x.mul(rope[0]).add(x.matMul(rotateHalf).mul(rope[1]));
+    }
+
+    /**
+     * The (D, D) matrix R with x R = rotate_half(x): one matrix product instead of slicing and concatenating. Each
+     * output sums one +-x term and zeros, so it is exact.
+     */
+    private static NDArray rotateHalfMatrix(NDManager manager, int d, DataType dtype) {
+        int half = d / 2;
+        float[] r = new float[d * d];
+        for (int i = 0; i < half; i++) {
+            r[(i + half) * d + i] = -1f; // output i takes -x[i + half]
+            r[i * d + i + half] = 1f; // output i + half takes x[i]
+        }
+        NDArray m = HostArrays.of(manager, r, new Shape(d, d));
+        if (dtype == DataType.FLOAT32) {
+            return m;
+        }
+        NDArray c = m.toType(dtype, true);
+        m.close();
+        return c;
     }
 
     /** RoPE inverse frequencies in float32 as transformers computes them, with linear or llama3 scaling. */
