@@ -1,7 +1,10 @@
 package dev.icedit.edit;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.icedit.model.Weights;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -46,6 +49,20 @@ public final class EditResult implements AutoCloseable {
     /** New values by Hugging Face name, in the model's compute dtype. */
     public Map<String, NDArray> newWeights() {
         return newWeights;
+    }
+
+    /**
+     * The change the edit makes, θ_E − θ_0, by Hugging Face name, computed against {@code base} (the weights the edit
+     * was computed on, e.g. {@code model.currentWeights()} before applying it). The arrays belong to {@code manager}.
+     */
+    public Map<String, NDArray> deltas(Weights base, NDManager manager) {
+        Map<String, NDArray> deltas = new LinkedHashMap<>();
+        newWeights.forEach((name, value) -> {
+            NDArray delta = value.sub(base.get(name).toType(value.getDataType(), false)); // same shape as the weight
+            delta.attach(manager);
+            deltas.put(name, delta);
+        });
+        return deltas;
     }
 
     public String baseFingerprint() {

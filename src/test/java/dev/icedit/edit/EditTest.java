@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.icedit.edit.ice.IceObjective;
 import dev.icedit.edit.tuning.TuningHyperParams;
@@ -59,17 +60,21 @@ class EditTest {
     }
 
     @Test
-    void clampKeepsEveryWeightWithinEpsilonOfItsOriginal() {
-        try (LanguageModel m = LanguageModel.load(LLAMA)) {
+    void clampKeepsEveryDeltaWithinEpsilon() {
+        try (LanguageModel m = LanguageModel.load(LLAMA); NDManager manager = m.manager().newSubManager()) {
             EditResult r = editor("ICE", "ice-tiny.yaml").edit(m, List.of(FACT), EditProgress.NONE);
-            for (Map.Entry<String, NDArray> e : r.newWeights().entrySet()) {
-                float[] now = e.getValue().toFloatArray();
+            Map<String, NDArray> deltas = r.deltas(m.currentWeights(), manager);
+            assertThat(deltas.keySet()).isEqualTo(r.newWeights().keySet());
+            for (Map.Entry<String, NDArray> e : deltas.entrySet()) {
+                float[] delta = e.getValue().toFloatArray();
+                float[] now = r.newWeights().get(e.getKey()).toFloatArray();
                 float[] orig = m.currentWeights().get(e.getKey()).toFloatArray();
                 double maxDelta = 0;
-                for (int i = 0; i < now.length; i++) {
-                    maxDelta = Math.max(maxDelta, Math.abs(now[i] - orig[i]));
+                for (int i = 0; i < delta.length; i++) {
+                    assertThat(delta[i]).isEqualTo(now[i] - orig[i]);
+                    maxDelta = Math.max(maxDelta, Math.abs(delta[i]));
                 }
-                assertThat(maxDelta).isLessThanOrEqualTo(5e-2 + 1e-6).isGreaterThan(1e-3);
+                assertThat(maxDelta).as(e.getKey()).isLessThanOrEqualTo(5e-2 + 1e-6).isGreaterThan(1e-3);
             }
             r.close();
         }
