@@ -1,0 +1,111 @@
+package dev.icedit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.icedit.testing.Golden;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code icedit edit} with ICE as a user runs it: on the default model the guard keeps an edit that took, the
+ * patch and copy are written and the model on disk is not; on the tiny golden llama the guard reverts edits that
+ * missed the target or changed unrelated answers (exit code 1, no patch, no saved copy); bad input fails in a line.
+ */
+class EditCliTest {
+    static final Path MODEL = Golden.ROOT.resolve("llama");
+    static final Path DEFAULT = Path.of("models/default");
+    static final Path HPARAMS = Path.of("src/test/resources/hparams/ice-tiny.yaml");
+    @TempDir Path tmp;
+
+    static Map<String, byte[]> files(Path dir) throws Exception {
+        Map<String, byte[]> out = new HashMap<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                out.put(p.getFileName().toString(), Files.readAllBytes(p));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void guardKeepsAnEditThatTookOnTheDefaultModelAndWritesPatchAndCopy() throws Exception {
+        assumeTrue(Files.exists(DEFAULT.resolve("config.json")), "SKIPPED: the default model is absent at " + DEFAULT);
+        Map<String, byte[]> original = files(DEFAULT);
+        RomeMemitCliTest.Run r = RomeMemitCliTest.run("edit", "--model", DEFAULT.toString(), "--prompt",
+                "The mother tongue of Danielle Darrieux is", "--target", "English", "--guard", "--json", "--patch",
+                tmp.resolve("e.safetensors").toString(), "--save", tmp.resolve("edited").toString());
+        JsonNode report = new ObjectMapper().readTree(r.out());
+        System.out.println("[edit --guard, default model] " + report.path("guard"));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(report.path("guard").path("passed").asBoolean()).isTrue();
+        assertThat(report.path("guard").path("checks")).hasSize(1 + 8);
+        JsonNode row = report.path("requests").get(0);
+        assertThat(row.path("before").path("greedy").asText()).startsWith(" French");
+        assertThat(row.path("after").path("greedy").asText()).startsWith(" English");
+        assertThat(report.path("loss_per_step")).hasSize(25);
+        assertThat(tmp.resolve("e.safetensors")).exists();
+        assertThat(files(DEFAULT)).as("the model on disk").containsOnlyKeys(original.keySet())
+                .allSatisfy((name, bytes) -> assertThat(bytes).as(name).isEqualTo(original.get(name)));
+
+        RomeMemitCliTest.Run plain = RomeMemitCliTest.run("generate", "--model", tmp.resolve("edited").toString(),
+                "--prompt", "The mother tongue of Danielle Darrieux is", "--max-new-tokens", "1");
+        assertThat(plain.code()).as(plain.err()).isZero();
+        assertThat(plain.out()).contains("Danielle Darrieux is English");
+    }
+
+    @Test
+    void guardRevertsAnEditThatDisturbsUnrelatedPrompts() throws Exception {
+        // the tiny random model is fragile: the tests' aggressive settings write the fact and change other answers
+        RomeMemitCliTest.Run r = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt",
+                "The capital of Zorland is", "--target", "Paris", "--hparams", HPARAMS.toString(), "--guard",
+                "--json", "--patch", tmp.resolve("e.safetensors").toString());
+        JsonNode guard = new ObjectMapper().readTree(r.out()).path("guard");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(guard.path("reverted").asBoolean()).isTrue();
+        assertThat(guard.path("checks").get(0).path("passed").asBoolean()).as("the target check").isTrue();
+        assertThat(guard.path("checks").findValues("kind")).extracting(JsonNode::asText).contains("unrelated");
+        assertThat(guard.path("checks").findValues("passed")).extracting(JsonNode::asBoolean).contains(false);
+        assertThat(tmp.resolve("e.safetensors")).doesNotExist();
+    }
+
+    @Test
+    void guardRevertsAnEditThatDidNotTake() throws Exception {
+        Path weak = tmp.resolve("weak.yaml");
+        Files.writeString(weak, Files.readString(HPARAMS).replace("num_steps: 10", "num_steps: 1")
+                .replace("lr: 5.0e-3", "lr: 1.0e-6"));
+        RomeMemitCliTest.Run r = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt",
+                "The capital of Zorland is", "--target", "Paris", "--hparams", weak.toString(), "--guard",
+                "--patch", tmp.resolve("e.safetensors").toString(), "--save", tmp.resolve("edited").toString());
+        System.out.println("[edit --guard, weak] " + r.out());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).contains("guard: FAILED, the edit was reverted").contains("Paris");
+        assertThat(tmp.resolve("e.safetensors")).doesNotExist();
+        assertThat(tmp.resolve("edited")).doesNotExist();
+    }
+
+    @Test
+    void badInputGivesOneLineErrors() throws Exception {
+        RomeMemitCliTest.Run empty = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt", "",
+                "--target", "Paris");
+        assertThat(empty.code()).isEqualTo(1);
+        assertThat(empty.err().strip()).contains("empty prompt").doesNotContain("\n").doesNotContain("Exception");
+        RomeMemitCliTest.Run method = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt", "a",
+                "--target", "b", "--method", "ROMEO");
+        assertThat(method.code()).isEqualTo(1);
+        assertThat(method.err()).contains("unknown method 'ROMEO'");
+        Path layer = tmp.resolve("layer.yaml");
+        Files.writeString(layer, Files.readString(HPARAMS).replace("layers: [0, 1, 2]", "layers: [9]"));
+        RomeMemitCliTest.Run missing = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt", "a",
+                "--target", "b", "--hparams", layer.toString(), "--quiet");
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("layer 9");
+    }
+}
