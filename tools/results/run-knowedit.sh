@@ -3,10 +3,12 @@
 #   single mode, the first $LIMIT (50) cases of each of the four KnowEdit files, for every editing method the
 #   project registers (icedit edit --list-methods) plus NONE and IN-CONTEXT;
 #   continual mode (immediate schedule), the first $CONTINUAL (100) ZsRE cases, for ICE and FT-M, with the curve.
-# Every run is resumable: run the script again after an interruption and finished cases are not redone.
+# Every run is resumable: run the script again after an interruption and finished cases are not redone (a
+# single-mode run can also be extended with a larger LIMIT).
 # Usage: tools/results/run-knowedit.sh [OUT_DIR]   (default results/knowedit)
 # Environment: ICEDIT_MODEL (default models/default), ICEDIT_DATA (default ../shared/data), LIMIT, CONTINUAL, SEED,
-#   DATASETS (default "ZsRE wiki_counterfact wiki_recent WikiBio"), HPARAMS_DIR (a METHOD.yaml there is passed as
+#   DATASETS (default "ZsRE wiki_counterfact wiki_recent WikiBio"), SINGLE_METHODS (default: all, as above),
+#   CONTINUAL_METHODS (default "ICE FT-M"; empty: no continual run), HPARAMS_DIR (a METHOD.yaml there is passed as
 #   --hparams; otherwise the preset matching the model is used).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,8 +28,13 @@ declare -A FILES=(
   [wiki_recent]="wiki_recent/recent_train.json"
   [WikiBio]="WikiBio/wikibio-test-all.json"
 )
-mapfile -t METHODS < <("$ICEDIT" edit --list-methods | awk '{print $1}')
-METHODS+=(NONE IN-CONTEXT)
+if [ -n "${SINGLE_METHODS+x}" ]; then
+  read -r -a METHODS <<< "$SINGLE_METHODS"
+else
+  mapfile -t METHODS < <("$ICEDIT" edit --list-methods | awk '{print $1}')
+  METHODS+=(NONE IN-CONTEXT)
+fi
+read -r -a CONTINUAL_METHODS <<< "${CONTINUAL_METHODS-ICE FT-M}"
 echo "methods: ${METHODS[*]}" >&2
 
 run() { # OUT_DIR METHOD ARGS...: runs icedit eval, keeping the command and its wall time beside the results
@@ -49,7 +56,7 @@ for ds in "${DATASETS[@]}"; do
     run "$OUT/single/$ds/$m" "$m" --data "$DATA/${FILES[$ds]}" --limit "$LIMIT"
   done
 done
-for m in ICE FT-M; do
+for m in "${CONTINUAL_METHODS[@]}"; do
   run "$OUT/continual/ZsRE/$m" "$m" --data "$DATA/${FILES[ZsRE]}" --limit "$CONTINUAL" \
     --mode continual --schedule immediate --probes 10 --probe-every 10
 done
