@@ -7,8 +7,8 @@
 # single-mode run can also be extended with a larger LIMIT).
 # Usage: tools/results/run-knowedit.sh [OUT_DIR]   (default results/knowedit)
 # Environment: ICEDIT_MODEL (default models/default), ICEDIT_DATA (default ../shared/data), LIMIT, CONTINUAL, SEED,
-#   DATASETS (default "ZsRE wiki_counterfact wiki_recent WikiBio"), SINGLE_METHODS (default: all, as above),
-#   CONTINUAL_METHODS (default "ICE FT-M"; empty: no continual run), HPARAMS_DIR (a METHOD.yaml there is passed as
+#   DATASETS (default "ZsRE wiki_counterfact wiki_recent WikiBio"; empty: no single runs), SINGLE_METHODS (default:
+#   all, as above), CONTINUAL_METHODS (default "ICE FT-M"; empty: no continual run), HPARAMS_DIR (a METHOD.yaml there is passed as
 #   --hparams; otherwise the preset matching the model is used).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,7 +18,7 @@ DATA="${ICEDIT_DATA:-$ROOT/../shared/data}/knowedit/benchmark"
 LIMIT="${LIMIT:-50}"
 CONTINUAL="${CONTINUAL:-100}"
 SEED="${SEED:-0}"
-read -r -a DATASETS <<< "${DATASETS:-ZsRE wiki_counterfact wiki_recent WikiBio}"
+read -r -a DATASETS <<< "${DATASETS-ZsRE wiki_counterfact wiki_recent WikiBio}"
 HPARAMS_DIR="${HPARAMS_DIR:-}"
 ICEDIT="$ROOT/icedit"
 
