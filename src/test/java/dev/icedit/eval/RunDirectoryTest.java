@@ -37,6 +37,16 @@ class RunDirectoryTest {
     }
 
     @Test
+    void aSecondRunOnTheSameDirectoryIsRefusedUntilTheFirstEnds(@TempDir Path tmp) throws Exception {
+        RunDirectory dir = new RunDirectory(tmp);
+        try (AutoCloseable first = dir.lock()) {
+            assertThatThrownBy(() -> new RunDirectory(tmp).lock()).isInstanceOf(IceditException.class)
+                    .hasMessageContaining("another run is writing to this directory");
+        }
+        new RunDirectory(tmp).lock().close();
+    }
+
+    @Test
     void settingsMustMatchExceptThoseAllowedToDiffer(@TempDir Path tmp) {
         RunDirectory dir = new RunDirectory(tmp);
         Map<String, Object> s = new LinkedHashMap<>();

@@ -82,6 +82,45 @@ public final class RunDirectory {
     }
 
     /**
+     * Takes the directory for this process until the returned handle is closed (an OS file lock on {@code .lock},
+     * released by the OS if the process dies). Two runs writing one directory would interleave their lines, so a
+     * second one is refused.
+     */
+    public AutoCloseable lock() {
+        Path file = dir.resolve(".lock");
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            java.nio.channels.FileLock lock = channel.tryLock();
+            if (lock == null) {
+                throw new java.nio.channels.OverlappingFileLockException();
+            }
+            FileChannel held = channel;
+            return () -> {
+                lock.release();
+                held.close();
+            };
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            closeQuietly(channel);
+            throw IceditException.inFile(dir, "another run is writing to this directory; wait for it to finish or"
+                    + " use another --out directory");
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw IceditException.inFile(file, "cannot lock the output directory: " + e.getMessage());
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // already failing; the lock error is the one to report
+            }
+        }
+    }
+
+    /**
      * Records the run's settings in run.json, or, when the directory holds an earlier run, checks that it had the
      * same settings: every key but those in {@code mayDiffer} must be equal, or the resume is refused.
      */
