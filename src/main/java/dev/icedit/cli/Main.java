@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "icedit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Edit the knowledge of causal language models (ICE, FT-L, FT-M, ROME, MEMIT) and measure the result.",
         subcommands = {GenerateCommand.class, InspectCommand.class, EditCommand.class, ApplyPatchCommand.class,
-            RevertCommand.class, EvalCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
+            RevertCommand.class, EvalCommand.class, PlotCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));

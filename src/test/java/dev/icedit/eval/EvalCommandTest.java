@@ -137,6 +137,37 @@ class EvalCommandTest {
     }
 
     @Test
+    void plotComparesContinualRunsAndRefusesASingleRun(@TempDir Path tmp) throws Exception {
+        String[] continual = {"--mode", "continual", "--probes", "2", "--probe-every", "1", "--limit", "2"};
+        assertThat(eval(tmp.resolve("ice"), concat(new String[] {"--method", "ICE", "--hparams", HPARAMS}, continual))
+                .code()).isZero();
+        assertThat(eval(tmp.resolve("none"), concat(new String[] {"--method", "NONE"}, continual)).code()).isZero();
+        assertThat(eval(tmp.resolve("single"), "--method", "NONE", "--limit", "1").code()).isZero();
+
+        Run plot = cli("plot", "--out", tmp.resolve("charts").toString(), tmp.resolve("ice").toString(),
+                tmp.resolve("none").toString());
+        assertThat(plot.code()).as(plot.err()).isZero();
+        assertThat(plot.out()).contains("edit_succ.png").contains("locality.png");
+        java.awt.image.BufferedImage chart = javax.imageio.ImageIO.read(tmp.resolve("charts/edit_succ.png").toFile());
+        assertThat(chart.getWidth()).isEqualTo(520);
+        assertThat(chart.getHeight()).isEqualTo(320);
+
+        Run single = cli("plot", "--out", tmp.resolve("charts2").toString(), tmp.resolve("single").toString());
+        assertThat(single.code()).isEqualTo(1);
+        assertThat(single.err()).contains("has no curve: only continual runs");
+        Run missing = cli("plot", "--out", tmp.resolve("charts3").toString(), tmp.resolve("nowhere").toString());
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("not a directory");
+    }
+
+    static Run cli(String... args) {
+        StringWriter o = new StringWriter();
+        StringWriter e = new StringWriter();
+        int code = Main.run(args, new PrintWriter(o, true), new PrintWriter(e, true));
+        return new Run(code, o.toString(), e.toString());
+    }
+
+    @Test
     void finalScheduleMeasuresEveryCaseAfterAllEdits(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("final");
         Run r = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--schedule", "final",

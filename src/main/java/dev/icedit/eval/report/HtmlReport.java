@@ -11,7 +11,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * report.html: one self-contained page (plots embedded as base64 PNG) with the settings, the metrics before and
@@ -21,17 +20,7 @@ import java.util.function.Function;
 public final class HtmlReport {
     private static final int MAX_CASE_ROWS = 1000;
 
-    /** A metric: its summary key, its label, its unit, how to read it from an aggregate. */
-    private record Metric(String key, String label, String unit, Function<Aggregate, Double> value) {}
-
-    private static final List<Metric> METRICS = List.of(
-            new Metric("edit_succ", "Edit Succ.", "%", Aggregate::editSucc),
-            new Metric("rephrase", "Rephrase", "%", Aggregate::rephrase),
-            new Metric("portability", "Portability", "%", Aggregate::portability),
-            new Metric("locality", "Locality", "%", Aggregate::locality),
-            new Metric("fluency", "Fluency", "100 x weighted n-gram entropy", Aggregate::fluency),
-            new Metric("ppl_r", "PPL_r", "ratio", Aggregate::pplR),
-            new Metric("exact_match", "Exact match", "%", Aggregate::exactMatch));
+    private static final List<Metric> METRICS = Metric.ALL;
 
     private HtmlReport() {}
 

@@ -1,0 +1,68 @@
+package dev.icedit.eval.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.icedit.eval.run.CurvePoint;
+import dev.icedit.eval.run.RunDirectory;
+import dev.icedit.tensor.IceditException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Charts comparing continual runs (the curve.jsonl of each run directory): one chart per metric, one line per run,
+ * labelled with the run's method, or with its directory name where two runs share a method.
+ */
+public final class CurveComparison {
+    private CurveComparison() {}
+
+    /** PNG bytes by metric key (edit_succ, rephrase, ...); metrics no run measured are left out. */
+    public static Map<String, byte[]> charts(List<Path> runs) {
+        if (runs.isEmpty()) {
+            throw new IceditException("no run directories to plot");
+        }
+        List<String> methods = new ArrayList<>();
+        List<List<CurvePoint>> curves = new ArrayList<>();
+        for (Path run : runs) {
+            if (!Files.isDirectory(run)) {
+                throw IceditException.inFile(run, "not a directory (give the --out directory of an icedit eval run)");
+            }
+            RunDirectory dir = new RunDirectory(run);
+            if (!Files.exists(dir.runJson())) {
+                throw IceditException.inFile(run, "holds no run.json, so it is not an icedit eval run directory");
+            }
+            List<CurvePoint> curve = Files.exists(dir.curve()) ? dir.readLines(dir.curve(), CurvePoint.class) : List.of();
+            if (curve.isEmpty()) {
+                throw IceditException.inFile(run, "has no curve: only continual runs (--mode continual) measure one");
+            }
+            try {
+                JsonNode settings = RunDirectory.JSON.readTree(dir.runJson().toFile());
+                methods.add(settings.path("method").asText("?"));
+            } catch (IOException e) {
+                throw IceditException.inFile(dir.runJson(), "cannot read it: " + e.getMessage());
+            }
+            curves.add(curve);
+        }
+        Map<String, byte[]> charts = new LinkedHashMap<>();
+        for (Metric m : Metric.ALL) {
+            Map<String, Charts.Series> lines = new LinkedHashMap<>();
+            for (int i = 0; i < runs.size(); i++) {
+                String label = methods.get(i);
+                if (methods.indexOf(label) != methods.lastIndexOf(label)) {
+                    label = label + " (" + runs.get(i).toAbsolutePath().normalize().getFileName() + ")";
+                }
+                List<CurvePoint> curve = curves.get(i);
+                lines.put(label, new Charts.Series(curve.stream().map(CurvePoint::edits).toList(),
+                        curve.stream().map(p -> m.value().apply(p.metrics())).toList()));
+            }
+            byte[] png = Charts.png(m.label() + " on the probe set", m.unit(), lines);
+            if (png != null) {
+                charts.put(m.key(), png);
+            }
+        }
+        return charts;
+    }
+}
