@@ -2,7 +2,8 @@
 # Runs the docs/RESULTS.md matrix on the default model and prints its table:
 #   single mode, the first $LIMIT (50) cases of each of the four KnowEdit files, for every editing method the
 #   project registers (icedit edit --list-methods) plus NONE and IN-CONTEXT;
-#   continual mode (immediate schedule), the first $CONTINUAL (100) ZsRE cases, for ICE and FT-M, with the curve.
+#   continual mode (immediate schedule), the first $CONTINUAL (100) ZsRE cases, for ICE and FT-M, with the curve
+#   (charts comparing them in OUT/continual/ZsRE/charts).
 # Every run is resumable: run the script again after an interruption and finished cases are not redone (a
 # single-mode run can also be extended with a larger LIMIT).
 # Usage: tools/results/run-knowedit.sh [OUT_DIR]   (default results/knowedit)
@@ -60,5 +61,8 @@ for m in "${CONTINUAL_METHODS[@]}"; do
   run "$OUT/continual/ZsRE/$m" "$m" --data "$DATA/${FILES[ZsRE]}" --limit "$CONTINUAL" \
     --mode continual --schedule immediate --probes 10 --probe-every 10
 done
+if [ "${#CONTINUAL_METHODS[@]}" -gt 0 ]; then
+  "$ICEDIT" plot --out "$OUT/continual/ZsRE/charts" "${CONTINUAL_METHODS[@]/#/$OUT/continual/ZsRE/}"
+fi
 
 python3 "$ROOT/tools/results/table.py" "$OUT" | tee "$OUT/table.md"
