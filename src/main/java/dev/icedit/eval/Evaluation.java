@@ -23,16 +23,12 @@ public final class Evaluation {
 
     public static Outcome run(LanguageModel model, Dataset data, EvalOptions options, Path out, EvalListener listener) {
         RunDirectory dir = new RunDirectory(out);
-        try (AutoCloseable lock = dir.lock()) {
+        try (RunDirectory.Lock lock = dir.lock()) {
             EvalRunner.Result r = new EvalRunner(model, data, options, dir, listener).run();
             Map<String, Object> summary = Summary.of(r, data, options);
             dir.writeJson(dir.summary(), summary);
             HtmlReport.write(dir, r, summary, data);
             return new Outcome(r, summary);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot release the lock of " + out, e);
         }
     }
 }

@@ -37,9 +37,9 @@ class RunDirectoryTest {
     }
 
     @Test
-    void aSecondRunOnTheSameDirectoryIsRefusedUntilTheFirstEnds(@TempDir Path tmp) throws Exception {
+    void aSecondRunOnTheSameDirectoryIsRefusedUntilTheFirstEnds(@TempDir Path tmp) {
         RunDirectory dir = new RunDirectory(tmp);
-        try (AutoCloseable first = dir.lock()) {
+        try (RunDirectory.Lock first = dir.lock()) {
             assertThatThrownBy(() -> new RunDirectory(tmp).lock()).isInstanceOf(IceditException.class)
                     .hasMessageContaining("another run is writing to this directory");
         }

@@ -20,8 +20,6 @@ import java.util.Map;
 public final class HtmlReport {
     private static final int MAX_CASE_ROWS = 1000;
 
-    private static final List<Metric> METRICS = Metric.ALL;
-
     private HtmlReport() {}
 
     public static String render(EvalRunner.Result r, Map<String, Object> summary, Dataset data) {
@@ -49,7 +47,7 @@ public final class HtmlReport {
                         + " schedule)" : " (each edit reverted before the next case)").append(". Seconds per edit: ")
                 .append(num(r.editSeconds().isEmpty() ? null : Aggregate.mean(r.editSeconds()))).append(".</p>\n");
         h.append("<table><tr><th>metric</th><th>before</th><th>after</th></tr>\n");
-        for (Metric m : METRICS) {
+        for (Metric m : Metric.ALL) {
             h.append("<tr><td>").append(esc(m.label())).append("</td><td class=n>").append(num(m.value().apply(pre)))
                     .append("</td><td class=n>").append(num(m.value().apply(post))).append("</td></tr>\n");
             Map<String, Double> before = m.key().equals("portability") ? pre.portabilityByType()
@@ -91,7 +89,7 @@ public final class HtmlReport {
                 .append(settings.get("probes")).append(" cases from the offset) every ").append(settings.get("probe_every"))
                 .append(" edits.</p>\n<div>");
         List<Integer> x = curve.stream().map(CurvePoint::edits).toList();
-        for (Metric m : METRICS) {
+        for (Metric m : Metric.ALL) {
             byte[] png = Charts.png(m.label(), m.unit(), x, curve.stream().map(p -> m.value().apply(p.metrics())).toList());
             if (png != null) {
                 h.append("<img alt=\"").append(esc(m.label())).append(" against edits\" src=\"data:image/png;base64,")
@@ -99,11 +97,11 @@ public final class HtmlReport {
             }
         }
         h.append("</div>\n<table><tr><th>edits</th>");
-        METRICS.forEach(m -> h.append("<th>").append(esc(m.label())).append("</th>"));
+        Metric.ALL.forEach(m -> h.append("<th>").append(esc(m.label())).append("</th>"));
         h.append("</tr>\n");
         for (CurvePoint p : curve) {
             h.append("<tr><td class=n>").append(p.edits()).append("</td>");
-            METRICS.forEach(m -> h.append("<td class=n>").append(num(m.value().apply(p.metrics()))).append("</td>"));
+            Metric.ALL.forEach(m -> h.append("<td class=n>").append(num(m.value().apply(p.metrics()))).append("</td>"));
             h.append("</tr>\n");
         }
         h.append("</table>\n");

@@ -86,7 +86,7 @@ public final class RunDirectory {
      * released by the OS if the process dies). Two runs writing one directory would interleave their lines, so a
      * second one is refused.
      */
-    public AutoCloseable lock() {
+    public Lock lock() {
         Path file = dir.resolve(".lock");
         FileChannel channel = null;
         try {
@@ -96,10 +96,7 @@ public final class RunDirectory {
                 throw new java.nio.channels.OverlappingFileLockException();
             }
             FileChannel held = channel;
-            return () -> {
-                lock.release();
-                held.close();
-            };
+            return () -> closeQuietly(held); // closing the channel releases its lock
         } catch (java.nio.channels.OverlappingFileLockException e) {
             closeQuietly(channel);
             throw IceditException.inFile(dir, "another run is writing to this directory; wait for it to finish or"
@@ -110,12 +107,18 @@ public final class RunDirectory {
         }
     }
 
+    /** A held directory lock; closing it releases the lock. */
+    public interface Lock extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     private static void closeQuietly(FileChannel channel) {
         if (channel != null) {
             try {
                 channel.close();
             } catch (IOException ignored) {
-                // already failing; the lock error is the one to report
+                // nothing left to do: the OS drops the lock with the process at the latest
             }
         }
     }
