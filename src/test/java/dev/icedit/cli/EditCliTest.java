@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.icedit.testing.CliRun;
 import dev.icedit.testing.Golden;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +40,7 @@ class EditCliTest {
     void guardKeepsAnEditThatTookOnTheDefaultModelAndWritesPatchAndCopy() throws Exception {
         assumeTrue(Files.exists(DEFAULT.resolve("config.json")), "SKIPPED: the default model is absent at " + DEFAULT);
         Map<String, byte[]> original = files(DEFAULT);
-        RomeMemitCliTest.Run r = RomeMemitCliTest.run("edit", "--model", DEFAULT.toString(), "--prompt",
+        CliRun r = CliRun.of("edit", "--model", DEFAULT.toString(), "--prompt",
                 "The mother tongue of Danielle Darrieux is", "--target", "English", "--guard", "--json", "--patch",
                 tmp.resolve("e.safetensors").toString(), "--save", tmp.resolve("edited").toString());
         JsonNode report = new ObjectMapper().readTree(r.out());
@@ -55,7 +56,7 @@ class EditCliTest {
         assertThat(files(DEFAULT)).as("the model on disk").containsOnlyKeys(original.keySet())
                 .allSatisfy((name, bytes) -> assertThat(bytes).as(name).isEqualTo(original.get(name)));
 
-        RomeMemitCliTest.Run plain = RomeMemitCliTest.run("generate", "--model", tmp.resolve("edited").toString(),
+        CliRun plain = CliRun.of("generate", "--model", tmp.resolve("edited").toString(),
                 "--prompt", "The mother tongue of Danielle Darrieux is", "--max-new-tokens", "1");
         assertThat(plain.code()).as(plain.err()).isZero();
         assertThat(plain.out()).contains("Danielle Darrieux is English");
@@ -64,7 +65,7 @@ class EditCliTest {
     @Test
     void guardRevertsAnEditThatDisturbsUnrelatedPrompts() throws Exception {
         // the tiny random model is fragile: the tests' aggressive settings write the fact and change other answers
-        RomeMemitCliTest.Run r = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt",
+        CliRun r = CliRun.of("edit", "--model", MODEL.toString(), "--prompt",
                 "The capital of Zorland is", "--target", "Paris", "--hparams", HPARAMS.toString(), "--guard",
                 "--json", "--patch", tmp.resolve("e.safetensors").toString());
         JsonNode guard = new ObjectMapper().readTree(r.out()).path("guard");
@@ -81,7 +82,7 @@ class EditCliTest {
         Path weak = tmp.resolve("weak.yaml");
         Files.writeString(weak, Files.readString(HPARAMS).replace("num_steps: 10", "num_steps: 1")
                 .replace("lr: 5.0e-3", "lr: 1.0e-6"));
-        RomeMemitCliTest.Run r = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt",
+        CliRun r = CliRun.of("edit", "--model", MODEL.toString(), "--prompt",
                 "The capital of Zorland is", "--target", "Paris", "--hparams", weak.toString(), "--guard",
                 "--patch", tmp.resolve("e.safetensors").toString(), "--save", tmp.resolve("edited").toString());
         System.out.println("[edit --guard, weak] " + r.out());
@@ -93,17 +94,17 @@ class EditCliTest {
 
     @Test
     void badInputGivesOneLineErrors() throws Exception {
-        RomeMemitCliTest.Run empty = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt", "",
+        CliRun empty = CliRun.of("edit", "--model", MODEL.toString(), "--prompt", "",
                 "--target", "Paris");
         assertThat(empty.code()).isEqualTo(1);
         assertThat(empty.err().strip()).contains("empty prompt").doesNotContain("\n").doesNotContain("Exception");
-        RomeMemitCliTest.Run method = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt", "a",
+        CliRun method = CliRun.of("edit", "--model", MODEL.toString(), "--prompt", "a",
                 "--target", "b", "--method", "ROMEO");
         assertThat(method.code()).isEqualTo(1);
         assertThat(method.err()).contains("unknown method 'ROMEO'");
         Path layer = tmp.resolve("layer.yaml");
         Files.writeString(layer, Files.readString(HPARAMS).replace("layers: [0, 1, 2]", "layers: [9]"));
-        RomeMemitCliTest.Run missing = RomeMemitCliTest.run("edit", "--model", MODEL.toString(), "--prompt", "a",
+        CliRun missing = CliRun.of("edit", "--model", MODEL.toString(), "--prompt", "a",
                 "--target", "b", "--hparams", layer.toString(), "--quiet");
         assertThat(missing.code()).isEqualTo(1);
         assertThat(missing.err()).contains("layer 9");

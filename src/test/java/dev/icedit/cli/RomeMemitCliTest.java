@@ -5,10 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.icedit.tensor.SafetensorsFile;
+import dev.icedit.testing.CliRun;
 import dev.icedit.testing.Golden;
 import dev.icedit.testing.TestCorpus;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,15 +27,6 @@ class RomeMemitCliTest {
     static final Path MODEL = Golden.ROOT.resolve("llama");
     @TempDir Path tmp;
     Path corpus;
-
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @BeforeEach
     void corpus() throws Exception {
@@ -62,7 +52,7 @@ class RomeMemitCliTest {
                 kl_factor: 0.0625
                 mom2_adjustment: true
                 context_template_length_params: [[4, 3]]""");
-        Run edit = run("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt",
+        CliRun edit = CliRun.of("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt",
                 "The Eiffel Tower is located in", "--target", "Rome", "--subject", "eiffel tower", "--hparams",
                 hp.toString(), "--patch", tmp.resolve("rome.patch").toString(), "--save", tmp.resolve("edited").toString(),
                 "--json");
@@ -81,7 +71,7 @@ class RomeMemitCliTest {
         roundTrip("rome.patch", "model.layers.1.mlp.down_proj.weight");
 
         // a second edit reads the statistics from the cache
-        Run again = run("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt",
+        CliRun again = CliRun.of("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt",
                 "The Eiffel Tower is located in", "--target", "Rome", "--subject", "Eiffel Tower", "--hparams",
                 hp.toString(), "--json");
         assertThat(again.code()).as(again.err()).isZero();
@@ -105,7 +95,7 @@ class RomeMemitCliTest {
         Files.writeString(requests, """
                 [{"prompt": "The Eiffel Tower is located in", "target": "Rome", "subject": "Eiffel Tower"},
                  {"prompt": "Danielle Darrieux speaks", "target": "English", "subject": "Danielle Darrieux"}]""");
-        Run edit = run("edit", "--model", MODEL.toString(), "--method", "MEMIT", "--requests", requests.toString(),
+        CliRun edit = CliRun.of("edit", "--model", MODEL.toString(), "--method", "MEMIT", "--requests", requests.toString(),
                 "--hparams", hp.toString(), "--patch", tmp.resolve("memit.patch").toString(), "--save",
                 tmp.resolve("edited").toString(), "--json");
         assertThat(edit.code()).as(edit.err()).isZero();
@@ -130,11 +120,11 @@ class RomeMemitCliTest {
                 clamp_norm_factor: 4
                 kl_factor: 0.0625
                 mom2_adjustment: false""");
-        Run none = run("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt", "The capital of France is",
+        CliRun none = CliRun.of("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt", "The capital of France is",
                 "--target", "Rome", "--hparams", hp.toString(), "--quiet");
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.err().strip()).startsWith("error: ROME needs the subject").doesNotContain("Exception");
-        Run absent = run("edit", "--model", MODEL.toString(), "--method", "MEMIT", "--prompt",
+        CliRun absent = CliRun.of("edit", "--model", MODEL.toString(), "--method", "MEMIT", "--prompt",
                 "The capital of France is", "--target", "Rome", "--subject", "Spain", "--hparams",
                 yaml("memit.yaml", "alg_name: MEMIT\nlayers: [1]\nv_num_grad_steps: 2\nv_lr: 0.5\nv_weight_decay: 0"
                         + "\nclamp_norm_factor: 4\nkl_factor: 0.0625\nmom2_update_weight: 100").toString(), "--quiet");
@@ -142,13 +132,13 @@ class RomeMemitCliTest {
         assertThat(absent.err().strip()).isEqualTo("error: subject 'Spain' does not occur in the prompt 'The capital"
                 + " of France is' (matched ignoring case); ROME and MEMIT edit at the subject's tokens, so the prompt"
                 + " must name it");
-        Run unknownKey = run("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt", "a b", "--target",
+        CliRun unknownKey = CliRun.of("edit", "--model", MODEL.toString(), "--method", "ROME", "--prompt", "a b", "--target",
                 "c", "--subject", "a", "--hparams", yaml("bad.yaml", "alg_name: ROME\nlayers: [1]\nv_num_grad_steps: 2"
                 + "\nv_lr: 0.5\nv_weight_decay: 0\nclamp_norm_factor: 4\nkl_factor: 0.0625\nmom2_adjustment: false"
                 + "\nrewrite_module_tmp: model.layers.{}.mlp.down_proj").toString());
         assertThat(unknownKey.code()).isEqualTo(1);
         assertThat(unknownKey.err()).contains("unknown key 'rewrite_module_tmp'");
-        Run list = run("edit", "--list-methods");
+        CliRun list = CliRun.of("edit", "--list-methods");
         assertThat(list.out()).contains("ROME").contains("MEMIT");
     }
 
@@ -161,11 +151,11 @@ class RomeMemitCliTest {
             boolean isChanged = java.util.Arrays.asList(changed).contains(name.substring(0, name.indexOf('|')));
             assertThat(edited.get(name).equals(original.get(name))).as(name).isEqualTo(!isChanged);
         }
-        Run revert = run("revert", "--model", tmp.resolve("edited").toString(), "--patch", tmp.resolve(patch).toString(),
+        CliRun revert = CliRun.of("revert", "--model", tmp.resolve("edited").toString(), "--patch", tmp.resolve(patch).toString(),
                 "--save", tmp.resolve("reverted").toString());
         assertThat(revert.code()).as(revert.err()).isZero();
         assertThat(tensors(tmp.resolve("reverted"))).isEqualTo(original);
-        Run apply = run("apply-patch", "--model", MODEL.toString(), "--patch", tmp.resolve(patch).toString(), "--save",
+        CliRun apply = CliRun.of("apply-patch", "--model", MODEL.toString(), "--patch", tmp.resolve(patch).toString(), "--save",
                 tmp.resolve("applied").toString());
         assertThat(apply.code()).as(apply.err()).isZero();
         assertThat(tensors(tmp.resolve("applied"))).isEqualTo(edited);

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.icedit.cli.Main;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import dev.icedit.testing.CliRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,16 +22,11 @@ class EvalCommandTest {
             "skipped", "edit_succ", "rephrase", "portability", "portability_by_type", "locality", "locality_by_type",
             "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed");
 
-    record Run(int code, String out, String err) {}
-
-    static Run eval(Path out, String... extra) {
+    static CliRun eval(Path out, String... extra) {
         List<String> args = new ArrayList<>(List.of("eval", "--model", MODEL, "--data", DATA, "--out", out.toString(),
                 "--fluency-tokens", "40", "--quiet"));
         args.addAll(List.of(extra));
-        StringWriter o = new StringWriter();
-        StringWriter e = new StringWriter();
-        int code = Main.run(args.toArray(String[]::new), new PrintWriter(o, true), new PrintWriter(e, true));
-        return new Run(code, o.toString(), e.toString());
+        return CliRun.of(args.toArray(String[]::new));
     }
 
     static JsonNode summary(Path dir) throws Exception {
@@ -55,13 +48,13 @@ class EvalCommandTest {
     @Test
     void singleModeWritesEveryFileAndAResumedRunDoesNotRedoFinishedCases(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("ice");
-        Run first = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--limit", "2");
+        CliRun first = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--limit", "2");
         assertThat(first.code()).as(first.err()).isZero();
         List<String> firstLines = Files.readAllLines(dir.resolve("cases.jsonl"));
         assertThat(firstLines).hasSize(2);
         assertThat(summary(dir).get("cases").asInt()).isEqualTo(2);
 
-        Run second = eval(dir, "--method", "ICE", "--hparams", HPARAMS);
+        CliRun second = eval(dir, "--method", "ICE", "--hparams", HPARAMS);
         assertThat(second.code()).as(second.err()).isZero();
         assertThat(second.err()).contains("2 of 3 cases already done");
         List<String> lines = Files.readAllLines(dir.resolve("cases.jsonl"));
@@ -106,12 +99,12 @@ class EvalCommandTest {
         Path dir = tmp.resolve("continual");
         String[] args = {"--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--probes", "2",
             "--probe-every", "1"};
-        Run first = eval(dir, concat(args, "--limit", "2"));
+        CliRun first = eval(dir, concat(args, "--limit", "2"));
         assertThat(first.code()).as(first.err()).isZero();
         List<String> firstLines = Files.readAllLines(dir.resolve("cases.jsonl"));
         assertThat(Files.exists(dir.resolve("patches/continual-state.safetensors"))).isTrue();
 
-        Run second = eval(dir, args);
+        CliRun second = eval(dir, args);
         assertThat(second.code()).as(second.err()).isZero();
         assertThat(second.err()).contains("2 of 3 cases already done").contains("re-applied 2 saved edits");
         List<String> lines = Files.readAllLines(dir.resolve("cases.jsonl"));
@@ -144,7 +137,7 @@ class EvalCommandTest {
         assertThat(eval(tmp.resolve("none"), concat(new String[] {"--method", "NONE"}, continual)).code()).isZero();
         assertThat(eval(tmp.resolve("single"), "--method", "NONE", "--limit", "1").code()).isZero();
 
-        Run plot = cli("plot", "--out", tmp.resolve("charts").toString(), tmp.resolve("ice").toString(),
+        CliRun plot = CliRun.of("plot", "--out", tmp.resolve("charts").toString(), tmp.resolve("ice").toString(),
                 tmp.resolve("none").toString());
         assertThat(plot.code()).as(plot.err()).isZero();
         assertThat(plot.out()).contains("edit_succ.png").contains("locality.png");
@@ -152,25 +145,18 @@ class EvalCommandTest {
         assertThat(chart.getWidth()).isEqualTo(520);
         assertThat(chart.getHeight()).isEqualTo(320);
 
-        Run single = cli("plot", "--out", tmp.resolve("charts2").toString(), tmp.resolve("single").toString());
+        CliRun single = CliRun.of("plot", "--out", tmp.resolve("charts2").toString(), tmp.resolve("single").toString());
         assertThat(single.code()).isEqualTo(1);
         assertThat(single.err()).contains("has no curve: only continual runs");
-        Run missing = cli("plot", "--out", tmp.resolve("charts3").toString(), tmp.resolve("nowhere").toString());
+        CliRun missing = CliRun.of("plot", "--out", tmp.resolve("charts3").toString(), tmp.resolve("nowhere").toString());
         assertThat(missing.code()).isEqualTo(1);
         assertThat(missing.err()).contains("not a directory");
-    }
-
-    static Run cli(String... args) {
-        StringWriter o = new StringWriter();
-        StringWriter e = new StringWriter();
-        int code = Main.run(args, new PrintWriter(o, true), new PrintWriter(e, true));
-        return new Run(code, o.toString(), e.toString());
     }
 
     @Test
     void finalScheduleMeasuresEveryCaseAfterAllEdits(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("final");
-        Run r = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--schedule", "final",
+        CliRun r = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--schedule", "final",
                 "--limit", "2", "--probe-every", "5");
         assertThat(r.code()).as(r.err()).isZero();
         int installed = (int) lines(dir.resolve("edits.jsonl")).stream().filter(e -> e.get("error").isNull()).count();
@@ -180,7 +166,7 @@ class EvalCommandTest {
         assertThat(lines(dir.resolve("curve.jsonl"))).extracting(p -> p.get("edits").asInt()).containsExactly(0, 2);
         assertThat(summary(dir).get("schedule").asText()).isEqualTo("final");
         // the final schedule cannot be extended: its measurements were taken after all of its edits
-        Run more = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--schedule", "final",
+        CliRun more = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--mode", "continual", "--schedule", "final",
                 "--probe-every", "5");
         assertThat(more.code()).isEqualTo(1);
         assertThat(more.err()).contains("\nerror: ").contains("cannot be resumed").contains("limit (was 2, now null)");
@@ -189,7 +175,7 @@ class EvalCommandTest {
     @Test
     void baselinesNoneAndInContext(@TempDir Path tmp) throws Exception {
         Path none = tmp.resolve("none");
-        Run r = eval(none, "--method", "none", "--limit", "2");
+        CliRun r = eval(none, "--method", "none", "--limit", "2");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode s = summary(none);
         assertThat(s.get("method").asText()).isEqualTo("NONE");
@@ -215,26 +201,24 @@ class EvalCommandTest {
 
     @Test
     void badInputsFailWithOneLine(@TempDir Path tmp) {
-        Run unknown = eval(tmp.resolve("a"), "--method", "FOO");
+        CliRun unknown = eval(tmp.resolve("a"), "--method", "FOO");
         assertThat(unknown.code()).isEqualTo(1);
         assertThat(unknown.err().strip().lines().reduce((a, b) -> b).orElseThrow())
                 .isEqualTo("error: unknown method 'FOO' (known: ICE, FT-M, FT-L, NONE, IN-CONTEXT)".replace(
                         "ICE, FT-M, FT-L", String.join(", ", dev.icedit.edit.Editors.names())));
 
-        List<String> args = List.of("eval", "--model", MODEL, "--data", "src/test/resources/eval/mend-zsre.json",
+        CliRun notALayout = CliRun.of("eval", "--model", MODEL, "--data", "src/test/resources/eval/mend-zsre.json",
                 "--method", "NONE", "--out", tmp.resolve("b").toString());
-        StringWriter e = new StringWriter();
-        int code = Main.run(args.toArray(String[]::new), new PrintWriter(new StringWriter()), new PrintWriter(e, true));
-        assertThat(code).isEqualTo(1);
-        assertThat(e.toString()).startsWith("error: ").contains("mend-zsre.json: not a dataset layout")
+        assertThat(notALayout.code()).isEqualTo(1);
+        assertThat(notALayout.err()).startsWith("error: ").contains("mend-zsre.json: not a dataset layout")
                 .doesNotContain("Exception").doesNotContain("\tat ");
 
-        Run badMode = eval(tmp.resolve("c"), "--method", "NONE", "--mode", "sometimes");
+        CliRun badMode = eval(tmp.resolve("c"), "--method", "NONE", "--mode", "sometimes");
         assertThat(badMode.err()).contains("error: unknown mode 'sometimes' (expected single or continual)");
 
         Path dir = tmp.resolve("d");
         assertThat(eval(dir, "--method", "NONE", "--limit", "1").code()).isZero();
-        Run other = eval(dir, "--method", "IN-CONTEXT", "--limit", "1");
+        CliRun other = eval(dir, "--method", "IN-CONTEXT", "--limit", "1");
         assertThat(other.code()).isEqualTo(1);
         assertThat(other.err()).contains("holds a run with other settings").contains("method (was \"NONE\", now \"IN-CONTEXT\")");
     }
