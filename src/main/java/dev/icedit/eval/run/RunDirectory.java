@@ -88,23 +88,27 @@ public final class RunDirectory {
      */
     public Lock lock() {
         Path file = dir.resolve(".lock");
-        FileChannel channel = null;
+        FileChannel channel;
+        boolean locked;
         try {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            java.nio.channels.FileLock lock = channel.tryLock();
-            if (lock == null) {
-                throw new java.nio.channels.OverlappingFileLockException();
-            }
-            FileChannel held = channel;
-            return () -> closeQuietly(held); // closing the channel releases its lock
+        } catch (IOException e) {
+            throw IceditException.inFile(file, "cannot lock the output directory: " + e.getMessage());
+        }
+        try {
+            locked = channel.tryLock() != null; // null: another process holds it
         } catch (java.nio.channels.OverlappingFileLockException e) {
-            closeQuietly(channel);
-            throw IceditException.inFile(dir, "another run is writing to this directory; wait for it to finish or"
-                    + " use another --out directory");
+            locked = false; // this process holds it
         } catch (IOException e) {
             closeQuietly(channel);
             throw IceditException.inFile(file, "cannot lock the output directory: " + e.getMessage());
         }
+        if (!locked) {
+            closeQuietly(channel);
+            throw IceditException.inFile(dir, "another run is writing to this directory; wait for it to finish or"
+                    + " use another --out directory");
+        }
+        return () -> closeQuietly(channel); // closing the channel releases its lock
     }
 
     /** A held directory lock; closing it releases the lock. */
@@ -114,12 +118,10 @@ public final class RunDirectory {
     }
 
     private static void closeQuietly(FileChannel channel) {
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // nothing left to do: the OS drops the lock with the process at the latest
-            }
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing left to do: the OS drops the lock with the process at the latest
         }
     }
 
