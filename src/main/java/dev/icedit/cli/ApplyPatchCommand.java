@@ -18,12 +18,14 @@ final class ApplyPatchCommand implements Callable<Integer> {
     @Spec picocli.CommandLine.Model.CommandSpec spec;
     @Option(names = "--patch", required = true, paramLabel = "FILE") Path patch;
     @Option(names = "--save", required = true, paramLabel = "DIR", description = "where to write the patched model") Path save;
+    @Option(names = "--overwrite", description = "let --save write into a non-empty directory icedit did not write"
+            + " (only its model files are replaced)") boolean overwrite;
 
     @Override
     public Integer call() throws Exception {
         try (LanguageModel m = model.load()) {
             AppliedEdit e = EditPatch.apply(patch, new EditJournal(m));
-            m.save(save);
+            m.save(save, overwrite);
             spec.commandLine().getOut().printf("applied %s patch (%d weight(s), %d request(s)); saved to %s%n",
                     e.method(), e.weightNames().size(), e.requests().size(), save.toAbsolutePath());
         }

@@ -16,12 +16,14 @@ final class RevertCommand implements Callable<Integer> {
     @Spec picocli.CommandLine.Model.CommandSpec spec;
     @Option(names = "--patch", required = true, paramLabel = "FILE") Path patch;
     @Option(names = "--save", required = true, paramLabel = "DIR", description = "where to write the reverted model") Path save;
+    @Option(names = "--overwrite", description = "let --save write into a non-empty directory icedit did not write"
+            + " (only its model files are replaced)") boolean overwrite;
 
     @Override
     public Integer call() throws Exception {
         try (LanguageModel m = model.load()) {
             EditPatch.revert(patch, m);
-            m.save(save);
+            m.save(save, overwrite);
             spec.commandLine().getOut().printf("reverted %s; saved to %s%n", patch, save.toAbsolutePath());
         }
         return 0;

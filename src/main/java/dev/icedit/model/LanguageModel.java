@@ -11,6 +11,7 @@ import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.DType;
 import dev.icedit.tensor.IceditException;
 import dev.icedit.tensor.SafetensorsFile;
+import dev.icedit.tensor.StoredTensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -215,8 +216,22 @@ public final class LanguageModel implements AutoCloseable {
     /** Dtype of each weight on disk, by Hugging Face name. */
     public Map<String, DType> diskDTypes() {
         Map<String, DType> m = new LinkedHashMap<>();
-        diskNames.forEach((name, disk) -> m.put(name, files.fileOf(disk).entry(disk).dtype()));
+        diskNames.forEach((name, disk) -> m.put(name, diskDType(name)));
         return m;
+    }
+
+    /** The dtype a weight is stored in on disk (and will be saved in). */
+    public DType diskDType(String name) {
+        String disk = diskNames.get(name);
+        if (disk == null) {
+            throw new IceditException("model has no parameter named '" + name + "'");
+        }
+        return files.fileOf(disk).entry(disk).dtype();
+    }
+
+    /** The bytes a value of weight {@code name} has once saved: in the weight's disk dtype, rounded as PyTorch rounds. */
+    public ByteBuffer storedBytes(String name, NDArray value) {
+        return StoredTensor.encode(value, diskDType(name));
     }
 
     /** Read access to the current weights for the duration of a forward pass or a generation. */
@@ -334,10 +349,21 @@ public final class LanguageModel implements AutoCloseable {
         return weights.names().stream().filter(this::isModified).toList();
     }
 
-    /** Writes the model, edits included, as a Hugging Face directory (see {@link ModelWriter}). */
+    /**
+     * Writes the model, edits included, as a Hugging Face directory (see {@link ModelWriter}): into a new or empty
+     * directory, or over a model directory icedit wrote; any other non-empty directory is refused.
+     */
     public void save(Path target) throws IOException {
+        save(target, false);
+    }
+
+    /**
+     * As {@link #save(Path)}; with {@code overwrite}, a non-empty directory icedit did not write is accepted too.
+     * Either way only the model's own files in it are replaced and every other file is kept (see {@link SaveTarget}).
+     */
+    public void save(Path target, boolean overwrite) throws IOException {
         try (Lease lease = lease()) {
-            ModelWriter.write(this, lease.weights(), target);
+            ModelWriter.write(this, lease.weights(), target, overwrite);
         }
     }
 

@@ -7,8 +7,8 @@ import ai.djl.ndarray.types.Shape;
 import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.DType;
 import dev.icedit.tensor.SafetensorsWriter;
+import dev.icedit.tensor.StoredTensor;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,10 +39,8 @@ public final class RandomModel {
                 tensors.add(new SafetensorsWriter.Tensor(name, diskType, shape, () -> {
                     try (NDArray a = shape.length > 1
                             ? m.randomNormal(0, (float) std, new Shape(shape), ai.djl.ndarray.types.DataType.FLOAT32)
-                            : name.endsWith(".bias") ? m.zeros(new Shape(shape)) : m.ones(new Shape(shape));
-                            NDArray d = a.toType(diskType == DType.BF16 ? DType.F32.djl() : diskType.djl(), true)) {
-                        ByteBuffer b = d.toByteBuffer();
-                        return diskType == DType.BF16 ? dev.icedit.tensor.BFloat16.fromFloat32(b) : b;
+                            : name.endsWith(".bias") ? m.zeros(new Shape(shape)) : m.ones(new Shape(shape))) {
+                        return StoredTensor.encode(a, diskType);
                     }
                 }));
             }
