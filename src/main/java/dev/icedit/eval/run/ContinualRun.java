@@ -242,7 +242,7 @@ final class ContinualRun {
         AppliedEdit state = new AppliedEdit("continual", plan.name(), plan.hyperParameters(), requests, names,
                 LanguageModel.fingerprint(base, names), List.of(), seconds, Instant.now(), originals, installed);
         try {
-            EditPatch.write(dir.statePatch(), state, model);
+            EditPatch.write(dir.statePatch(), state, model, EditPatch.Values.COMPUTED, false); // exact, to resume
         } catch (IOException e) {
             throw IceditException.inFile(dir.statePatch(), "cannot write: " + e.getMessage());
         }
