@@ -14,6 +14,7 @@ import dev.icedit.edit.Editors;
 import dev.icedit.model.GenerationOptions;
 import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.model.SaveTarget;
 import dev.icedit.model.Scorer;
 import dev.icedit.tensor.IceditException;
 import java.io.PrintWriter;
@@ -54,9 +55,14 @@ final class EditCommand implements Callable<Integer> {
     String hparams;
     @Option(names = "--seed", description = "seed for the method's random choices (overrides the hparams' seed)") Long seed;
     @Option(names = "--guard", description = "after the edit, check the target is the greedy answer and unrelated"
-            + " prompts keep theirs; revert and report if not") boolean guard;
-    @Option(names = "--save", paramLabel = "DIR", description = "save the edited model to this directory") Path save;
+            + " prompts keep theirs; if not, reject the edit: revert it and write no patch and no model") boolean guard;
+    @Option(names = "--guard-prompts", paramLabel = "FILE", description = "the guard's unrelated prompts, one per line"
+            + " (default: eight general-knowledge prompts); implies --guard") Path guardPrompts;
+    @Option(names = "--save", paramLabel = "DIR", description = "save the edited model to this directory (new, empty,"
+            + " or a model icedit saved)") Path save;
     @Option(names = "--patch", paramLabel = "FILE", description = "write the edit as a reversible patch file") Path patch;
+    @Option(names = "--overwrite", description = "let --save write into a non-empty directory icedit did not write"
+            + " (only its model files are replaced) and --patch replace a file that is not a patch") boolean overwrite;
     @Option(names = "--json", description = "print the result as JSON") boolean json;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
 
@@ -70,6 +76,13 @@ final class EditCommand implements Callable<Integer> {
             return 0;
         }
         List<EditRequest> requests = requests();
+        // refuse a place the results may not go before spending the edit's time
+        if (save != null) {
+            SaveTarget.check(save, overwrite);
+        }
+        if (patch != null) {
+            EditPatch.refuseToReplace(patch.toAbsolutePath(), overwrite);
+        }
         try (LanguageModel m = model.load()) {
             Object hp = Editors.loadHyperParams(method, m.config(), hparams);
             if (seed != null) {
@@ -77,7 +90,10 @@ final class EditCommand implements Callable<Integer> {
             }
             Editor editor = Editors.method(method).create(hp);
             List<Map<String, Object>> before = measure(m, requests);
-            EditGuard.Baseline baseline = guard ? EditGuard.defaults().capture(m) : null;
+            EditGuard asked = guard || guardPrompts != null
+                    ? (guardPrompts != null ? EditGuard.fromFile(guardPrompts) : EditGuard.defaults()) : null;
+            EditGuard guardian = asked == null ? null : asked.excluding(requests, List.of());
+            EditGuard.Baseline baseline = guardian == null ? null : guardian.capture(m);
             EditResult result;
             try (ProgressBar bar = quiet || json ? null : new ProgressBarBuilder().setTaskName(editor.method())
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(
@@ -117,17 +133,20 @@ final class EditCommand implements Callable<Integer> {
             report.put("seconds", result.seconds());
             report.put("loss_per_step", result.lossPerStep());
             report.put("weights", new ArrayList<>(result.newWeights().keySet()));
-            AppliedEdit applied = null;
-            if (guard) {
-                EditGuard.Report g = EditGuard.defaults().applyChecked(journal, result, baseline);
-                report.put("guard", g);
-                if (!g.reverted()) {
-                    applied = journal.edits().get(0);
+            AppliedEdit applied = journal.apply(result);
+            List<Map<String, Object>> after = measure(m, requests); // with the edit applied, even if it is rejected
+            if (guardian != null) {
+                EditGuard.Report g = guardian.check(m, requests, baseline);
+                if (!g.passed()) {
+                    journal.revert(applied.id(), false);
+                    applied = null;
+                    g = new EditGuard.Report(false, true, g.checks());
                 }
-            } else {
-                applied = journal.apply(result);
+                report.put("guard", g);
+                report.put("guard_left_out", asked.prompts().stream().filter(p -> !guardian.prompts().contains(p))
+                        .toList());
             }
-            List<Map<String, Object>> after = measure(m, requests);
+            report.put("applied", applied != null);
             List<Map<String, Object>> rows = new ArrayList<>();
             for (int i = 0; i < requests.size(); i++) {
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -138,11 +157,11 @@ final class EditCommand implements Callable<Integer> {
             }
             report.put("requests", rows);
             if (applied != null && patch != null) {
-                EditPatch.write(patch, applied, m);
+                EditPatch.write(patch, applied, m, EditPatch.Values.STORED, overwrite);
                 report.put("patch", patch.toAbsolutePath().toString());
             }
             if (applied != null && save != null) {
-                m.save(save);
+                m.save(save, overwrite);
                 report.put("saved", save.toAbsolutePath().toString());
             }
             print(out, report, rows);
@@ -196,14 +215,35 @@ final class EditCommand implements Callable<Integer> {
             @SuppressWarnings("unchecked") Map<String, Object> b = (Map<String, Object>) row.get("before");
             @SuppressWarnings("unchecked") Map<String, Object> a = (Map<String, Object>) row.get("after");
             out.printf("%n  prompt: %s%n  target: %s%n", r.prompt(), r.target());
-            out.printf("  before: %-40s P(target) = %.4f%n", "\"" + b.get("greedy") + "\"", (double) b.get("target_probability"));
-            out.printf("  after:  %-40s P(target) = %.4f%n", "\"" + a.get("greedy") + "\"", (double) a.get("target_probability"));
+            boolean rejected = Boolean.FALSE.equals(report.get("applied"));
+            out.printf("  before: %-40s P(target) = %s%n", "\"" + b.get("greedy") + "\"",
+                    probability((double) b.get("target_probability")));
+            out.printf("  after:  %-40s P(target) = %s%s%n", "\"" + a.get("greedy") + "\"",
+                    probability((double) a.get("target_probability")), rejected ? "  (the rejected edit)" : "");
         }
         if (report.get("guard") instanceof EditGuard.Report g) {
-            out.printf("%nguard: %s%n", g.passed() ? "passed" : "FAILED, the edit was reverted");
-            for (EditGuard.Check c : g.failures()) {
-                out.printf("  %s check failed for \"%s\": expected \"%s\", got \"%s\"%n", c.kind(), c.prompt(),
-                        c.expected(), c.actual());
+            List<?> leftOut = (List<?>) report.get("guard_left_out");
+            if (!leftOut.isEmpty()) {
+                out.printf("%nguard: left out %d unrelated prompt(s) that are about the edit itself: %s%n",
+                        leftOut.size(), leftOut);
+            }
+            long unrelated = g.checks().stream().filter(c -> c.kind().equals("unrelated")).count();
+            if (g.passed()) {
+                out.printf("%sguard: passed (the target is the greedy answer; %d unrelated prompt(s) kept their"
+                        + " answers)%n", leftOut.isEmpty() ? "\n" : "", unrelated);
+            } else {
+                out.printf("%sguard: REJECTED the edit and reverted it; the model is as it was before%n",
+                        leftOut.isEmpty() ? "\n" : "");
+                for (EditGuard.Check c : g.failures()) {
+                    out.printf("  %s check failed for \"%s\": expected \"%s\", got \"%s\"%n", c.kind(), c.prompt(),
+                            c.expected(), c.actual());
+                }
+                if (patch != null) {
+                    out.println("  no patch was written (" + patch + ")");
+                }
+                if (save != null) {
+                    out.println("  the model was not saved (" + save + ")");
+                }
             }
         }
         if (report.containsKey("patch")) {
@@ -212,6 +252,11 @@ final class EditCommand implements Callable<Integer> {
         if (report.containsKey("saved")) {
             out.println("model saved to " + report.get("saved"));
         }
+    }
+
+    /** A probability with three significant digits, in scientific notation when small (2.51e-07). */
+    static String probability(double p) {
+        return p == 0 ? "0" : String.format(java.util.Locale.ROOT, "%.3g", p);
     }
 
     private static String lossSummary(List<?> losses) {

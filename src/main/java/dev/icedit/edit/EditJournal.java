@@ -13,7 +13,9 @@ import java.util.Set;
 
 /**
  * The edits applied to one loaded model, in order. Applying installs an edit's new weights and keeps the weights
- * they replace; reverting puts those back, bit for bit.
+ * they replace; reverting puts those back, bit for bit. The journal also keeps its history: every edit ever
+ * applied, with its status (applied or reverted), so a reverted edit can still be described and a second revert
+ * is answered "already reverted".
  *
  * <p>Revert policy: an edit can be reverted when no later edit changed any of the same weights. Otherwise the
  * request is refused with the ids of the later edits, unless {@code cascade} is set, in which case those later
@@ -23,7 +25,40 @@ import java.util.Set;
 public final class EditJournal {
     private final LanguageModel model;
     private final List<AppliedEdit> applied = new ArrayList<>();
+    private final Map<String, Entry> history = new LinkedHashMap<>();
     private int counter;
+
+    /** Whether an edit of the history is installed now. */
+    public enum Status {
+        APPLIED, REVERTED;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * One edit of the history: what it was, and when it was reverted ({@code revertedAt}, null while applied); an
+     * edit reverted because an earlier one was reverted with cascade names that one in {@code revertedWith}.
+     */
+    public record Entry(String id, String method, Map<String, Object> hyperParameters, List<EditRequest> requests,
+            List<String> weightNames, List<Double> lossPerStep, double seconds, Instant appliedAt, Instant revertedAt,
+            String revertedWith) {
+        static Entry of(AppliedEdit e) {
+            return new Entry(e.id(), e.method(), e.hyperParameters(), e.requests(), e.weightNames(), e.lossPerStep(),
+                    e.seconds(), e.appliedAt(), null, null);
+        }
+
+        public Status status() {
+            return revertedAt == null ? Status.APPLIED : Status.REVERTED;
+        }
+
+        Entry reverted(String with) {
+            return new Entry(id, method, hyperParameters, requests, weightNames, lossPerStep, seconds, appliedAt,
+                    Instant.now(), with);
+        }
+    }
 
     public EditJournal(LanguageModel model) {
         this.model = model;
@@ -47,16 +82,38 @@ public final class EditJournal {
                 result.requests(), names, result.baseFingerprint(), result.lossPerStep(), result.seconds(),
                 Instant.now(), originals, new LinkedHashMap<>(result.newWeights()));
         applied.add(edit);
+        history.put(edit.id(), Entry.of(edit));
         return edit;
     }
 
+    /** The edits applied now, oldest first. */
     public synchronized List<AppliedEdit> edits() {
         return List.copyOf(applied);
     }
 
+    /** Every edit applied through this journal, oldest first, reverted ones included. */
+    public synchronized List<Entry> history() {
+        return List.copyOf(history.values());
+    }
+
+    /** An edit of the history, applied or reverted; null when there is none with this id. */
+    public synchronized Entry entry(String id) {
+        return history.get(id);
+    }
+
+    /** An applied edit; refused with "already reverted" for an edit that was reverted. */
     public synchronized AppliedEdit find(String id) {
-        return applied.stream().filter(e -> e.id().equals(id)).findFirst()
-                .orElseThrow(() -> new IceditException("no applied edit with id '" + id + "'"));
+        return applied.stream().filter(e -> e.id().equals(id)).findFirst().orElseThrow(() -> {
+            Entry h = history.get(id);
+            return new IceditException(h == null ? "no applied edit with id '" + id + "'"
+                    : alreadyReverted(h));
+        });
+    }
+
+    /** The message for an edit that was reverted: when, and with which edit if by cascade. */
+    public static String alreadyReverted(Entry h) {
+        return "edit " + h.id() + " was already reverted (at " + h.revertedAt()
+                + (h.revertedWith() == null ? "" : ", with " + h.revertedWith()) + ")";
     }
 
     /** Later edits that changed any weight this edit changed. */
@@ -84,10 +141,10 @@ public final class EditJournal {
         }
         List<String> reverted = new ArrayList<>();
         for (int i = later.size() - 1; i >= 0; i--) {
-            undo(later.get(i));
+            undo(later.get(i), id);
             reverted.add(later.get(i).id());
         }
-        undo(find(id));
+        undo(find(id), null);
         reverted.add(id);
         return reverted;
     }
@@ -95,11 +152,11 @@ public final class EditJournal {
     /** Reverts every edit, newest first. */
     public synchronized void revertAll() {
         for (int i = applied.size() - 1; i >= 0; i--) {
-            undo(applied.get(i));
+            undo(applied.get(i), null);
         }
     }
 
-    private void undo(AppliedEdit e) {
+    private void undo(AppliedEdit e, String with) {
         Map<String, NDArray> replaced = model.install(e.originals());
         for (Map.Entry<String, NDArray> r : replaced.entrySet()) {
             if (r.getValue() != e.installed().get(r.getKey())) {
@@ -108,6 +165,7 @@ public final class EditJournal {
             r.getValue().close();
         }
         applied.remove(e);
+        history.put(e.id(), history.get(e.id()).reverted(with));
     }
 
     private static String abbreviate(String fp) {

@@ -1,6 +1,8 @@
 package dev.icedit.server;
 
+import dev.icedit.edit.EditPatch;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.model.SaveTarget;
 import io.javalin.http.Context;
 import io.javalin.http.sse.SseClient;
 import io.javalin.http.sse.SseHandler;
@@ -68,13 +70,15 @@ final class EditApi {
     /** The patch as a download; it is written to a temporary file first, which is gone once it is sent. */
     void downloadPatch(Context ctx) throws IOException {
         String id = ctx.pathParam("id");
-        Path tmp = Files.createTempFile("icedit-patch-", ".safetensors");
+        Path dir = Files.createTempDirectory("icedit-patch-");
+        Path tmp = dir.resolve("patch.safetensors");
         InputStream in;
         try {
             service.writePatch(id, tmp);
             in = Files.newInputStream(tmp);
         } finally {
             Files.deleteIfExists(tmp); // an open stream still reads the unlinked file
+            Files.deleteIfExists(dir);
         }
         ctx.contentType("application/octet-stream")
                 .header("Content-Disposition", "attachment; filename=\"icedit-" + id + ".patch.safetensors\"")
@@ -86,6 +90,14 @@ final class EditApi {
         NameBody b = Json.body(ctx, NameBody.class);
         Path target = workdir.resolve(b.name(), "name");
         refuseExisting(target, b, "patch");
+        if (Files.isDirectory(target)) {
+            throw ApiError.conflict("'" + b.name() + "' is a directory in the work directory (a saved model?); a"
+                    + " patch needs a file name", Map.of());
+        }
+        if (Files.exists(target) && !EditPatch.isPatch(target)) {
+            throw ApiError.conflict("'" + b.name() + "' in the work directory is not an icedit patch; the server"
+                    + " replaces only patches: choose another name", Map.of());
+        }
         service.writePatch(id, target);
         ctx.status(201).json(Map.of("edit_id", id, "name", b.name(), "bytes", size(target)));
     }
@@ -97,6 +109,12 @@ final class EditApi {
             throw ApiError.conflict("'" + b.name() + "' is the directory the served model was loaded from", Map.of());
         }
         refuseExisting(target, b, "directory");
+        SaveTarget.Kind kind = SaveTarget.kind(target);
+        if (kind == SaveTarget.Kind.OTHER) {
+            throw ApiError.conflict("'" + b.name() + "' in the work directory is not a model directory icedit"
+                    + " saved (it has no " + SaveTarget.MANIFEST + "); the server replaces only those: choose another"
+                    + " name", Map.of());
+        }
         List<String> edits = service.save(target);
         ctx.status(201).json(Map.of("name", b.name(), "edits", edits));
     }

@@ -14,17 +14,19 @@ import java.util.regex.Pattern;
 
 /**
  * An edit as a client asked for it, checked and resolved before it is queued: the method and its editor, the
- * facts, and the prompts measured before and after (rephrases of the first fact, unrelated prompts).
+ * facts, and the prompts measured before and after (rephrases of the first fact, unrelated prompts). Unrelated
+ * prompts that are about the edit (its prompts, rephrases, context) are left out, as the guard leaves them out
+ * ({@link EditGuard#unrelated}), and listed in {@code unrelatedLeftOut}.
  */
 record EditPlan(String method, Map<String, Object> hyperParameters, Editor editor, List<EditRequest> requests,
-        List<String> rephrases, List<String> unrelated) {
+        List<String> rephrases, List<String> unrelated, List<String> unrelatedLeftOut) {
 
     /** The JSON body of {@code POST /api/edits}: either {@code requests} or one fact's fields. */
     record Body(String method, JsonNode hparams, Long seed, List<EditRequest> requests, String prompt, String target,
             String subject, List<String> context, List<String> rephrases, List<String> unrelated) {}
 
     /** Unrelated prompts measured when the client names none. */
-    static final List<String> DEFAULT_UNRELATED = EditGuard.DEFAULT_PROMPTS.subList(0, 3);
+    static final List<String> DEFAULT_UNRELATED = EditGuard.DEFAULT_PROMPTS.subList(1, 4);
     /** Presets shipped on the class path for every method (see {@link Editors}). */
     static final List<String> SHIPPED_PRESETS = List.of("default-model", "gpt2-xl", "llama-2-7b");
     private static final Pattern PRESET_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -32,7 +34,9 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
     static EditPlan of(Body b, ModelConfig config, Limits limits) {
         List<EditRequest> requests = requests(b, limits);
         List<String> rephrases = prompts("rephrases", b.rephrases(), List.of(), limits);
-        List<String> unrelated = prompts("unrelated", b.unrelated(), DEFAULT_UNRELATED, limits);
+        List<String> asked = prompts("unrelated", b.unrelated(), DEFAULT_UNRELATED, limits);
+        List<String> unrelated = EditGuard.unrelated(asked, requests, rephrases);
+        List<String> leftOut = asked.stream().filter(p -> !unrelated.contains(p)).toList();
         String method = b.method() == null ? "ICE" : b.method();
         Editors.Method<?> m = Editors.method(method);
         Object hp = hyperParams(m, b.hparams(), config);
@@ -45,7 +49,7 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
                     + limits.maxEditSteps());
         }
         Editor editor = m.create(hp);
-        return new EditPlan(m.name(), hpMap, editor, requests, rephrases, unrelated);
+        return new EditPlan(m.name(), hpMap, editor, requests, rephrases, unrelated, leftOut);
     }
 
     /** A preset name, an inline object checked like a YAML file, or (null) the preset matching the model. */

@@ -5,6 +5,7 @@ import dev.icedit.edit.EditJournal;
 import dev.icedit.edit.EditPatch;
 import dev.icedit.edit.EditResult;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.model.SaveTarget;
 import dev.icedit.tensor.IceditException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -127,6 +128,9 @@ final class EditService implements AutoCloseable {
             r.put("seconds", applied.seconds());
             r.put("weights", applied.weightNames());
             r.put("comparisons", Probes.compare(probes, before, after));
+            if (!plan.unrelatedLeftOut().isEmpty()) {
+                r.put("unrelated_left_out", plan.unrelatedLeftOut()); // about the edit itself, so not unrelated
+            }
             job.succeed(r);
         } catch (IceditException | ApiError e) {
             job.fail(e.getMessage());
@@ -148,33 +152,22 @@ final class EditService implements AutoCloseable {
     }
 
     /**
-     * The journal, oldest first, each edit with the later edits that block reverting it alone. Read without the
-     * worker (the journal is synchronized and an applied edit's description is immutable), so a long edit does
-     * not hold up the listing.
+     * The journal's history, oldest first: applied edits with the later edits that block reverting them alone, and
+     * reverted ones with when (and with which edit) they were reverted. Read without the worker (the journal is
+     * synchronized and an entry is immutable), so a long edit does not hold up the listing.
      */
     List<Map<String, Object>> journalView() {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (AppliedEdit e : journal.edits()) {
-            try {
-                out.add(view(e));
-            } catch (IceditException revertedMeanwhile) {
-                // reverted between the two reads: leave it out
-            }
-        }
-        return out;
+        return journal.history().stream().map(this::view).toList();
     }
 
     Map<String, Object> edit(String id) {
-        try {
-            return view(find(id));
-        } catch (IceditException revertedMeanwhile) {
-            throw ApiError.notFound("no applied edit with id '" + WorkDir.printable(id) + "'");
-        }
+        return view(entry(id));
     }
 
-    private Map<String, Object> view(AppliedEdit e) {
+    private Map<String, Object> view(EditJournal.Entry e) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", e.id());
+        m.put("status", e.status().toString());
         m.put("job_id", jobOfEdit.get(e.id()));
         m.put("method", e.method());
         m.put("hyper_parameters", e.hyperParameters());
@@ -183,13 +176,39 @@ final class EditService implements AutoCloseable {
         m.put("loss_per_step", e.lossPerStep());
         m.put("seconds", e.seconds());
         m.put("applied_at", e.appliedAt().toString());
-        m.put("blocked_by", journal.dependents(e.id()).stream().map(AppliedEdit::id).toList());
+        if (e.revertedAt() != null) {
+            m.put("reverted_at", e.revertedAt().toString());
+            if (e.revertedWith() != null) {
+                m.put("reverted_with", e.revertedWith());
+            }
+        }
+        List<String> blockedBy = List.of();
+        if (e.status() == EditJournal.Status.APPLIED) {
+            try {
+                blockedBy = journal.dependents(e.id()).stream().map(AppliedEdit::id).toList();
+            } catch (IceditException revertedMeanwhile) {
+                // reverted between the two reads; the next listing shows it so
+            }
+        }
+        m.put("blocked_by", blockedBy);
         return m;
     }
 
+    private EditJournal.Entry entry(String id) {
+        EditJournal.Entry e = journal.entry(id);
+        if (e == null) {
+            throw ApiError.notFound("no edit with id '" + WorkDir.printable(id) + "'");
+        }
+        return e;
+    }
+
+    /** An applied edit: 404 for an unknown id, 409 "already reverted" for a reverted one. */
     private AppliedEdit find(String id) {
-        return journal.edits().stream().filter(e -> e.id().equals(id)).findFirst()
-                .orElseThrow(() -> ApiError.notFound("no applied edit with id '" + WorkDir.printable(id) + "'"));
+        EditJournal.Entry e = entry(id);
+        if (e.status() == EditJournal.Status.REVERTED) {
+            throw ApiError.conflict(EditJournal.alreadyReverted(e), Map.of("status", e.status().toString()));
+        }
+        return journal.find(id);
     }
 
     /**
@@ -205,16 +224,19 @@ final class EditService implements AutoCloseable {
                         + " changed the same weights; revert them first, or ask for cascade=true to revert them"
                         + " together", Map.of("blocked_by", later));
             }
-            List<String> reverted = journal.revert(id, cascade);
-            reverted.forEach(jobOfEdit::remove);
-            return reverted;
+            return journal.revert(id, cascade);
         });
     }
 
-    /** Writes an applied edit as a patch file. */
+    /** Writes an applied edit as a patch file (never over anything but a patch); 409 for a reverted edit. */
     void writePatch(String id, Path file) {
         onWorker(() -> {
             AppliedEdit e = find(id);
+            try {
+                EditPatch.refuseToReplace(file, false);
+            } catch (IceditException refused) {
+                throw ApiError.conflict(refused.getMessage(), Map.of());
+            }
             try {
                 EditPatch.write(file, e, model);
             } catch (IOException ex) {
@@ -224,9 +246,17 @@ final class EditService implements AutoCloseable {
         });
     }
 
-    /** Saves the model with the edits applied so far (and those queued before this call). */
+    /**
+     * Saves the model with the edits applied so far (and those queued before this call), into a new or empty
+     * directory or over a model directory icedit wrote (409 otherwise); files there that are not the model's stay.
+     */
     List<String> save(Path dir) {
         return onWorker(() -> {
+            try {
+                SaveTarget.check(dir, false);
+            } catch (IceditException refused) {
+                throw ApiError.conflict(refused.getMessage(), Map.of());
+            }
             try {
                 model.save(dir);
             } catch (IOException ex) {

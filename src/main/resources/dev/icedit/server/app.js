@@ -52,7 +52,12 @@ function el(tag, text, cls) {
   return node;
 }
 
-function pct(p) { return p === undefined || p === null ? "" : (100 * p).toFixed(p < 0.001 ? 4 : 1) + "%"; }
+// A probability as a percentage: one decimal, or three significant digits when it is small (0.000123%).
+function pct(p) {
+  if (p === undefined || p === null) return "";
+  const v = 100 * p;
+  return (v === 0 ? "0" : v >= 0.1 ? v.toFixed(1) : v.toPrecision(3)) + "%";
+}
 
 // ---- model information, methods, token ----
 
@@ -178,8 +183,11 @@ async function submitEdit(event) {
 }
 
 let losses = [];
+let lastJob = null;
+const revertedEdits = new Set();
 
 function setStatus(job) {
+  lastJob = job;
   const s = $("job-status");
   s.dataset.status = job.status;
   let text = "Job " + job.id + ": " + job.status;
@@ -187,8 +195,12 @@ function setStatus(job) {
   if (job.total_steps) text += ", step " + job.step + " of " + job.total_steps;
   if (losses.length) text += ", loss " + losses[losses.length - 1].toFixed(4);
   if (job.error) text += ": " + job.error;
-  if (job.result) text += ", edit " + job.result.edit_id + " applied in " + job.result.seconds.toFixed(1) + " s";
+  if (job.result) {
+    text += ", edit " + job.result.edit_id + " applied in " + job.result.seconds.toFixed(1) + " s";
+    if (revertedEdits.has(job.result.edit_id)) text += " (since reverted)";
+  }
   s.textContent = text;
+  s.dataset.reverted = job.result && revertedEdits.has(job.result.edit_id) ? "true" : "false";
 }
 
 // Follows a job's server-sent events through fetch (EventSource cannot send the token), falling back to polling.
@@ -254,26 +266,42 @@ async function finished(job) {
     showError(new Error("edit " + job.status + (job.error ? ": " + job.error : "")));
     return;
   }
-  renderComparison(job.result.comparisons);
+  renderComparison(job.result);
   await loadJournal();
   await loadModel();
   $("prompt").value = job.requests[0].prompt;
   await ask();
 }
 
-function renderComparison(rows) {
+// What an answer after the edit means: for the edited prompt and rephrases, the target taking is the success;
+// for an unrelated prompt, any change is a failure, and is never shown in the colour of success.
+function verdict(r) {
+  if (r.kind === "unrelated") {
+    return r.continuation_changed ? ["disturbed", "an unrelated answer changed"] : ["same", "unchanged, as it should be"];
+  }
+  if (r.after.target_is_greedy) return ["took", "the target is now the greedy answer"];
+  return r.continuation_changed ? ["changed", "changed, but the target is not the greedy answer"]
+    : ["same", "unchanged: the edit did not take here"];
+}
+
+function renderComparison(result) {
   const body = $("comparison").tBodies[0];
   body.replaceChildren();
-  for (const r of rows) {
+  for (const r of result.comparisons) {
     const tr = el("tr");
     tr.dataset.kind = r.kind;
     tr.appendChild(el("td", r.kind));
     tr.appendChild(el("td", r.prompt + (r.target ? "  \u2192 " + r.target : "")));
     tr.appendChild(el("td", r.before.continuation, "before"));
-    tr.appendChild(el("td", r.after.continuation, "after " + (r.continuation_changed ? "changed" : "same")));
+    const [cls, meaning] = verdict(r);
+    const after = tr.appendChild(el("td", r.after.continuation, "after " + cls));
+    after.title = meaning;
     tr.appendChild(el("td", r.target ? pct(r.before.target_probability) + " \u2192 " + pct(r.after.target_probability) : ""));
     body.appendChild(tr);
   }
+  const left = result.unrelated_left_out || [];
+  $("comparison-note").textContent = left.length
+    ? "Left out of the unrelated prompts because they are about the edit: " + left.join("; ") : "";
 }
 
 function drawChart() {
@@ -313,12 +341,20 @@ async function loadJournal() {
   for (const e of data.edits) {
     const tr = el("tr");
     tr.dataset.edit = e.id;
+    tr.dataset.status = e.status;
+    if (e.status === "reverted") revertedEdits.add(e.id);
     tr.appendChild(el("td", e.id));
+    const status = tr.appendChild(el("td", e.status, "status " + e.status));
+    if (e.reverted_at) status.title = "reverted at " + e.reverted_at + (e.reverted_with ? " with " + e.reverted_with : "");
     tr.appendChild(el("td", e.method));
     tr.appendChild(el("td", e.requests.map((r) => r.prompt + " \u2192 " + r.target).join("; ")));
     const l = e.loss_per_step;
     tr.appendChild(el("td", l.length ? l[0].toFixed(3) + " \u2192 " + l[l.length - 1].toFixed(3) : ""));
     const actions = tr.appendChild(el("td"));
+    if (e.status !== "applied") {
+      body.appendChild(tr);
+      continue;
+    }
     const revert = actions.appendChild(el("button", "Revert", "small revert"));
     revert.type = "button";
     revert.addEventListener("click", () => revertEdit(e));
@@ -328,6 +364,7 @@ async function loadJournal() {
     patch.addEventListener("click", () => downloadPatch(e.id));
     body.appendChild(tr);
   }
+  if (lastJob) setStatus(lastJob);
 }
 
 async function revertEdit(e) {

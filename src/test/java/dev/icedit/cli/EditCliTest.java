@@ -87,9 +87,63 @@ class EditCliTest {
                 "--patch", tmp.resolve("e.safetensors").toString(), "--save", tmp.resolve("edited").toString());
         System.out.println("[edit --guard, weak] " + r.out());
         assertThat(r.code()).isEqualTo(1);
-        assertThat(r.out()).contains("guard: FAILED, the edit was reverted").contains("Paris");
+        assertThat(r.out()).contains("guard: REJECTED the edit and reverted it")
+                .contains("target check failed for \"The capital of Zorland is\": expected \" Paris\"")
+                .contains("(the rejected edit)")
+                .contains("no patch was written (" + tmp.resolve("e.safetensors") + ")")
+                .contains("the model was not saved (" + tmp.resolve("edited") + ")");
         assertThat(tmp.resolve("e.safetensors")).doesNotExist();
         assertThat(tmp.resolve("edited")).doesNotExist();
+    }
+
+    @Test
+    void saveIntoAProjectFolderIsRefusedAndOverwriteKeepsItsOtherFiles() throws Exception {
+        assumeTrue(Files.exists(DEFAULT.resolve("config.json")), "SKIPPED: the default model is absent at " + DEFAULT);
+        // the reproduction: a folder with a config.json and other files
+        Path p = tmp.resolve("p");
+        Files.createDirectories(p.resolve("src"));
+        Files.writeString(p.resolve("config.json"), "{}");
+        Files.writeString(p.resolve("src/main.py"), "x");
+        CliRun refused = CliRun.of("edit", "--model", DEFAULT.toString(), "-p", "The capital of France is", "-t",
+                "Rome", "--method", "FT-M", "--quiet", "--save", p.toString());
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err().strip()).doesNotContain("\n")
+                .contains(p.toAbsolutePath() + ": is a non-empty directory that icedit did not write");
+        assertThat(p.resolve("config.json")).hasContent("{}");
+        assertThat(p.resolve("src/main.py")).hasContent("x");
+
+        CliRun forced = CliRun.of("edit", "--model", DEFAULT.toString(), "-p", "The capital of France is", "-t",
+                "Rome", "--method", "FT-M", "--quiet", "--save", p.toString(), "--overwrite");
+        assertThat(forced.code()).as(forced.err()).isZero();
+        assertThat(p.resolve("src/main.py")).hasContent("x");
+        assertThat(Files.mismatch(p.resolve("config.json"), DEFAULT.resolve("config.json"))).isEqualTo(-1L);
+        assertThat(p.resolve("icedit-save.json")).exists();
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertThat(s.map(x -> x.getFileName().toString())).containsExactly("p");
+        }
+    }
+
+    @Test
+    void guardPromptsComeFromAFileAndNeverIncludeTheEditedPrompt() throws Exception {
+        Path prompts = Files.writeString(tmp.resolve("prompts.txt"),
+                "# my unrelated prompts\nThe capital of Zorland is\nAlice works as a\n");
+        CliRun r = CliRun.of("edit", "--model", MODEL.toString(), "--prompt", "The capital of Zorland is", "--target",
+                "Paris", "--hparams", HPARAMS.toString(), "--guard-prompts", prompts.toString(), "--json");
+        JsonNode report = new ObjectMapper().readTree(r.out());
+        JsonNode checks = report.path("guard").path("checks");
+        assertThat(checks).hasSize(2);
+        assertThat(checks.get(1).path("prompt").asText()).isEqualTo("Alice works as a");
+        assertThat(report.path("guard_left_out").toString()).isEqualTo("[\"The capital of Zorland is\"]");
+    }
+
+    @Test
+    void smallProbabilitiesKeepThreeSignificantDigits() {
+        assertThat(EditCommand.probability(8.58e-6)).isEqualTo("8.58e-06");
+        assertThat(EditCommand.probability(2.5e-12)).isEqualTo("2.50e-12");
+        assertThat(EditCommand.probability(0.7734)).isEqualTo("0.773");
+        assertThat(EditCommand.probability(0.00123)).isEqualTo("0.00123");
+        assertThat(EditCommand.probability(1.0)).isEqualTo("1.00");
+        assertThat(EditCommand.probability(0.0)).isEqualTo("0");
     }
 
     @Test

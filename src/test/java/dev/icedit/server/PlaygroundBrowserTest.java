@@ -114,15 +114,22 @@ class PlaygroundBrowserTest {
                 .startsWith(ServerFixture.TARGET);
         assertThat(driver.findElements(By.cssSelector("#comparison tr[data-kind=rephrase]"))).hasSize(1);
         assertThat(driver.findElements(By.cssSelector("#comparison tr[data-kind=unrelated]"))).hasSize(3);
+        assertThat(editedRow.findElement(By.cssSelector("td.after")).getAttribute("class")).contains("took");
+        // an unrelated answer is never shown in the colour of success: unchanged is "same", changed "disturbed"
+        for (WebElement after : driver.findElements(By.cssSelector("#comparison tr[data-kind=unrelated] td.after"))) {
+            assertThat(after.getAttribute("class")).doesNotContain("took").containsAnyOf("same", "disturbed");
+        }
         wait.until(d -> d.findElement(By.id("continuation")).getText().strip().startsWith(ServerFixture.TARGET));
         String points = driver.findElement(By.cssSelector("#loss-chart polyline")).getAttribute("points");
         assertThat(points.split(" ")).hasSize(f.server.journal().edits().get(0).lossPerStep().size());
         assertThat(driver.findElements(By.cssSelector("#journal tbody tr"))).hasSize(1);
         screenshot(driver, "playground-edit.png");
 
-        // revert from the journal: the old answer is back
+        // revert from the journal: the old answer is back, and the journal shows the edit as reverted
         driver.findElement(By.cssSelector("#journal tbody tr button.revert")).click();
-        wait.until(d -> d.findElements(By.cssSelector("#journal tbody tr")).isEmpty());
+        wait.until(d -> "reverted".equals(d.findElement(By.cssSelector("#journal tbody tr")).getAttribute("data-status")));
+        assertThat(driver.findElements(By.cssSelector("#journal tbody tr button.revert"))).isEmpty();
+        wait.until(d -> d.findElement(By.id("job-status")).getText().contains("(since reverted)"));
         wait.until(d -> d.findElement(By.id("continuation")).getText().equals(before));
         assertThat(f.model.modifiedWeights()).isEmpty();
         screenshot(driver, "playground-reverted.png");

@@ -48,7 +48,9 @@ class ServerApiTest {
     void revertEverything() {
         JsonNode edits = http.get("/api/edits").json().get("edits");
         for (int i = edits.size() - 1; i >= 0; i--) {
-            http.post("/api/edits/" + edits.get(i).get("id").asText() + "/revert?cascade=true", null);
+            if (edits.get(i).get("status").asText().equals("applied")) {
+                http.post("/api/edits/" + edits.get(i).get("id").asText() + "/revert?cascade=true", null);
+            }
         }
         assertThat(f.model.modifiedWeights()).isEmpty();
     }
@@ -158,7 +160,7 @@ class ServerApiTest {
         String after = greedy(ServerFixture.PROMPT, 4);
         assertThat(after.strip()).startsWith(ServerFixture.TARGET);
 
-        JsonNode journal = http.get("/api/edits").json().get("edits");
+        List<JsonNode> journal = journal("applied");
         assertThat(journal).hasSize(1);
         assertThat(journal.get(0).get("id").asText()).isEqualTo(editId);
         assertThat(journal.get(0).get("job_id").asText()).isEqualTo(jobId);
@@ -203,7 +205,78 @@ class ServerApiTest {
         for (String name : original.keySet()) {
             assertThat(restored.get(name)).as(name).isEqualTo(original.get(name));
         }
-        assertThat(http.get("/api/edits").json().get("edits")).isEmpty();
+        // the journal keeps the reverted edit, marked so; a second revert says it was already reverted
+        assertThat(journal("applied")).isEmpty();
+        JsonNode entry = journal("reverted").stream().filter(e -> e.get("id").asText().equals(editId)).findFirst()
+                .orElseThrow();
+        assertThat(entry.get("job_id").asText()).isEqualTo(jobId);
+        assertThat(entry.has("reverted_at")).isTrue();
+        assertThat(entry.get("blocked_by")).isEmpty();
+        assertThat(http.get("/api/edits/" + editId).json().get("status").asText()).isEqualTo("reverted");
+        Http.Response again = http.post("/api/edits/" + editId + "/revert", null);
+        assertThat(again.status()).as(again.body()).isEqualTo(409);
+        assertThat(again.error()).contains("edit " + editId + " was already reverted");
+        assertThat(again.json().get("status").asText()).isEqualTo("reverted");
+        assertThat(http.get("/api/edits/" + editId + "/patch").status()).isEqualTo(409);
+        assertThat(http.get("/api/model").json().get("edits_applied").asInt()).isZero();
+    }
+
+    @Test
+    void savesAndPatchesReplaceOnlyWhatIceditWrote() throws Exception {
+        String editId = runEdit(ServerFixture.editBody(ServerFixture.PROMPT, ServerFixture.TARGET));
+        Path work = f.server.workdir();
+        // a model directory the server saved may be saved over with overwrite; files added to it stay
+        assertThat(http.post("/api/save", Map.of("name", "mine")).status()).isEqualTo(201);
+        Files.writeString(work.resolve("mine/NOTES.md"), "my notes");
+        Http.Response over = http.post("/api/save", Map.of("name", "mine", "overwrite", true));
+        assertThat(over.status()).as(over.body()).isEqualTo(201);
+        assertThat(work.resolve("mine/NOTES.md")).hasContent("my notes");
+        // a directory icedit did not write is never replaced through the API, whatever the body says
+        Path project = Files.createDirectories(work.resolve("project/src"));
+        Files.writeString(work.resolve("project/config.json"), "{}");
+        Files.writeString(project.resolve("main.py"), "x");
+        Http.Response refused = http.post("/api/save", Map.of("name", "project", "overwrite", true));
+        assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+        assertThat(refused.error()).contains("not a model directory icedit saved");
+        assertThat(work.resolve("project/config.json")).hasContent("{}");
+        assertThat(project.resolve("main.py")).hasContent("x");
+        // a patch onto a model directory, or onto a file that is not a patch: 409, nothing touched
+        Http.Response ontoModel = http.post("/api/edits/" + editId + "/patch", Map.of("name", "mine", "overwrite", true));
+        assertThat(ontoModel.status()).as(ontoModel.body()).isEqualTo(409);
+        assertThat(ontoModel.error()).contains("is a directory");
+        Http.Response ontoFile = http.post("/api/edits/" + editId + "/patch",
+                Map.of("name", "project", "overwrite", true));
+        assertThat(ontoFile.status()).as(ontoFile.body()).isEqualTo(409);
+        Files.writeString(work.resolve("notes.txt"), "keep me");
+        Http.Response ontoText = http.post("/api/edits/" + editId + "/patch",
+                Map.of("name", "notes.txt", "overwrite", true));
+        assertThat(ontoText.status()).as(ontoText.body()).isEqualTo(409);
+        assertThat(ontoText.error()).contains("not an icedit patch");
+        assertThat(work.resolve("notes.txt")).hasContent("keep me");
+        // a patch replaces a patch
+        assertThat(http.post("/api/edits/" + editId + "/patch", Map.of("name", "p.patch")).status()).isEqualTo(201);
+        assertThat(http.post("/api/edits/" + editId + "/patch", Map.of("name", "p.patch", "overwrite", true))
+                .status()).isEqualTo(201);
+    }
+
+    @Test
+    void unrelatedPromptsNeverIncludeThePromptBeingEdited() {
+        JsonNode defaults = http.get("/api/methods").json().get("default_unrelated_prompts");
+        assertThat(defaults.toString()).doesNotContain("The capital of France is"); // the page's example edit
+        ObjectNode body = ServerFixture.editBody(ServerFixture.PROMPT, ServerFixture.TARGET);
+        body.putArray("unrelated").add(ServerFixture.PROMPT).add("Water is made of hydrogen and");
+        Http.Response r = http.post("/api/edits", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        JsonNode job = http.awaitJob(r.json().get("id").asText(), Duration.ofMinutes(10));
+        JsonNode result = job.get("result");
+        assertThat(result.get("unrelated_left_out").toString()).isEqualTo("[\"" + ServerFixture.PROMPT + "\"]");
+        List<String> unrelated = new ArrayList<>();
+        result.get("comparisons").forEach(c -> {
+            if (c.get("kind").asText().equals("unrelated")) {
+                unrelated.add(c.get("prompt").asText());
+            }
+        });
+        assertThat(unrelated).containsExactly("Water is made of hydrogen and");
     }
 
     @Test
@@ -221,6 +294,8 @@ class ServerApiTest {
         assertThat(cascaded.status()).as(cascaded.body()).isEqualTo(200);
         assertThat(cascaded.json().get("reverted").toString()).isEqualTo("[\"" + second + "\",\"" + first + "\"]");
         assertThat(f.model.modifiedWeights()).isEmpty();
+        assertThat(http.get("/api/edits/" + second).json().get("reverted_with").asText()).isEqualTo(first);
+        assertThat(http.get("/api/edits/" + first).json().has("reverted_with")).isFalse();
     }
 
     @Test
@@ -232,7 +307,8 @@ class ServerApiTest {
         assertThat(cancel.status()).as(cancel.body()).isEqualTo(202);
         JsonNode job = http.awaitJob(id, Duration.ofMinutes(5));
         assertThat(job.get("status").asText()).isEqualTo("cancelled");
-        assertThat(http.get("/api/edits").json().get("edits")).isEmpty();
+        assertThat(journal("applied")).isEmpty();
+        assertThat(http.get("/api/edits").json().get("edits").findValuesAsText("job_id")).doesNotContain(id);
         assertThat(http.delete("/api/jobs/" + id).status()).isEqualTo(409);
     }
 
@@ -273,10 +349,10 @@ class ServerApiTest {
                 new Case("POST", "/api/edits", "{\"requests\": [], \"prompt\": \"p\"}", 400, "not both"),
                 new Case("POST", "/api/edits", "{\"requests\": [{\"prompt\": \"p\", \"target\": \"t\", \"x\": 1}]}",
                         400, "unknown field 'requests[0].x'"),
-                new Case("GET", "/api/edits/e999", null, 404, "no applied edit with id 'e999'"),
-                new Case("POST", "/api/edits/e999/revert", null, 404, "no applied edit"),
+                new Case("GET", "/api/edits/e999", null, 404, "no edit with id 'e999'"),
+                new Case("POST", "/api/edits/e999/revert", null, 404, "no edit with id"),
                 new Case("POST", "/api/edits/e1/revert?cascade=maybe", null, 400, "cascade must be true or false"),
-                new Case("GET", "/api/edits/e999/patch", null, 404, "no applied edit"),
+                new Case("GET", "/api/edits/e999/patch", null, 404, "no edit with id"),
                 new Case("GET", "/api/jobs/j999", null, 404, "no job with id 'j999'"),
                 new Case("GET", "/api/nothing-here", null, 404, "not found"),
                 new Case("DELETE", "/api/model", null, 405, ""),
@@ -304,6 +380,17 @@ class ServerApiTest {
         assertThat(job.get("status").asText()).isEqualTo("failed");
         assertThat(job.get("error").asText()).contains("layer 99");
         assertThat(f.model.modifiedWeights()).isEmpty();
+    }
+
+    /** The journal's entries of one status ("applied" or "reverted"), oldest first. */
+    private static List<JsonNode> journal(String status) {
+        List<JsonNode> out = new ArrayList<>();
+        http.get("/api/edits").json().get("edits").forEach(e -> {
+            if (e.get("status").asText().equals(status)) {
+                out.add(e);
+            }
+        });
+        return out;
     }
 
     private static String runEdit(ObjectNode body) {
