@@ -64,7 +64,7 @@ final class ModelWriter {
         Path tmp = SaveTarget.temporary(dest, "tmp");
         try {
             Files.createDirectory(tmp);
-            List<String> written = writeInto(model, w, tmp, new HashSet<>(kept));
+            List<String> written = writeInto(model, w, tmp, dest, new HashSet<>(kept));
             for (String k : kept) {
                 mirror(dest.resolve(k), tmp.resolve(k));
             }
@@ -95,7 +95,8 @@ final class ModelWriter {
     }
 
     /** Writes the model's files into {@code out}; returns their names. Names in {@code kept} belong to the target. */
-    private static List<String> writeInto(LanguageModel model, Weights w, Path out, Set<String> kept) throws IOException {
+    private static List<String> writeInto(LanguageModel model, Weights w, Path out, Path dest, Set<String> kept)
+            throws IOException {
         WeightFiles files = model.files();
         List<String> written = new ArrayList<>();
         Map<String, String> canonicalOf = new HashMap<>();
@@ -143,8 +144,10 @@ final class ModelWriter {
                     continue;
                 }
                 if (kept.contains(name)) {
-                    LOG.warn("{}: the target already has a '{}' that icedit did not write; it is kept, and the"
-                            + " model's own '{}' is not copied", out.resolveSibling(out.getFileName()), name, name);
+                    if (!Files.isSameFile(p, dest.resolve(name))) { // saving over the model's own directory: it is
+                        LOG.warn("{}: the target already has a '{}' that icedit did not write; it is kept, and the"
+                                + " model's own '{}' is not copied", dest, name, name);
+                    }
                     continue;
                 }
                 Files.copy(p, out.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);

@@ -37,10 +37,11 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  *
  * <p>{@code mvn -B test} replays the seed corpus in {@code src/test/resources/dev/icedit/edit/EditPatchFuzzTestInputs}
  * (good patches for both models and the bad cases: zeroed originals, NaN edited values, edited metadata, a
- * truncated file, an old format, missing fields). To fuzz for N minutes (maxDuration below caps a run):
- * {@code JAZZER_FUZZ=1 mvn -B test -Dtest=EditPatchFuzzTest -Djazzer.max_duration=Nm}; findings are written
- * into the inputs directory. {@code mvn -B test -Dtest=EditPatchFuzzTest -Dicedit.writeSeeds=true} writes the seeds
- * again.
+ * truncated file, an old format, missing fields). To fuzz for S seconds (without the last two options, for the
+ * annotation's ten minutes): {@code JAZZER_FUZZ=1 mvn -B test -Dtest='EditPatchFuzzTest#patchReader'
+ * -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time=S}; a finding is written into the inputs
+ * directory, and replayed from then on. {@code mvn -B test -Dtest=EditPatchFuzzTest -Dicedit.writeSeeds=true}
+ * writes the seeds again.
  */
 class EditPatchFuzzTest {
     static final Path SEEDS = Path.of("src/test/resources/dev/icedit/edit/EditPatchFuzzTestInputs/patchReader");
