@@ -91,6 +91,18 @@ public record Gpt2Config(
     }
 
     @Override
+    public Map<String, Object> features() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("position_encoding", "learned (" + nPositions + " positions)");
+        m.put("head_dim", headDim());
+        m.put("tied_embeddings", true);
+        m.put("sliding_window", "none");
+        m.put("qk_norm", false);
+        m.put("activation", activationFunction);
+        return m;
+    }
+
+    @Override
     public Map<String, long[]> parameterShapes() {
         long c = nEmbd;
         long i = nInner;

@@ -262,8 +262,7 @@ public final class LanguageModel implements AutoCloseable {
         NDArray out;
         try (NDScope scope = new NDScope()) {
             NDArray ids = dev.icedit.tensor.HostArrays.of(manager, flat, new Shape(batch.rows(), batch.length())); // (B, T)
-            Integer window = config instanceof LlamaConfig l ? l.slidingWindow() : null;
-            AttentionContext ctx = AttentionContext.build(manager, fullMask, batch.length(), window, computeType);
+            AttentionContext ctx = AttentionContext.build(manager, fullMask, batch.length(), computeType);
             out = transformer.hidden(w, ids, ctx, cache, hooks == null ? Hooks.NONE : hooks);
             NDScope.unregister(out);
         }
