@@ -11,6 +11,8 @@ import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.EditResult;
 import dev.icedit.edit.Editor;
 import dev.icedit.edit.Editors;
+import dev.icedit.edit.HyperParams;
+import dev.icedit.edit.Presets;
 import dev.icedit.model.GenerationOptions;
 import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
@@ -50,8 +52,12 @@ final class EditCommand implements Callable<Integer> {
     String method;
     @Option(names = "--list-methods", description = "list the editing methods and exit") boolean listMethods;
     @Option(names = "--hparams", paramLabel = "FILE|PRESET",
-            description = "hyper-parameter YAML file or preset name (default: the preset matching the model)")
+            description = "hyper-parameter YAML file or preset name (default: the shipped preset for the model's shape,"
+                    + " else one derived from its shape; the choice and the reason are printed)")
     String hparams;
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override one hyper-parameter of the preset,"
+            + " VALUE in YAML (repeatable), e.g. --set norm_constraint=1e-3 --set layers=[2,3]")
+    Map<String, String> set = new LinkedHashMap<>();
     @Option(names = "--seed", description = "seed for the method's random choices (overrides the hparams' seed)") Long seed;
     @Option(names = "--guard", description = "after the edit, check the target is the greedy answer and unrelated"
             + " prompts keep theirs; revert and report if not") boolean guard;
@@ -59,6 +65,7 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--patch", paramLabel = "FILE", description = "write the edit as a reversible patch file") Path patch;
     @Option(names = "--json", description = "print the result as JSON") boolean json;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
+    private String presetLine;
 
     @Override
     public Integer call() throws Exception {
@@ -71,7 +78,13 @@ final class EditCommand implements Callable<Integer> {
         }
         List<EditRequest> requests = requests();
         try (LanguageModel m = model.load()) {
-            Object hp = Editors.loadHyperParams(method, m.config(), hparams);
+            Presets.Choice preset = Presets.resolve(method, m.config(), hparams);
+            Object hp = preset.hyperParams();
+            Map<String, Object> overrides = new LinkedHashMap<>();
+            set.forEach((k, v) -> overrides.put(k, HyperParams.parseValue(v)));
+            if (!overrides.isEmpty()) {
+                hp = HyperParams.with(hp, overrides);
+            }
             if (seed != null) {
                 hp = Editors.method(method).reseed(hp, seed);
             }
@@ -112,6 +125,13 @@ final class EditCommand implements Callable<Integer> {
             EditJournal journal = new EditJournal(m);
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("method", result.method());
+            Map<String, Object> presetReport = preset.describe();
+            presetLine = preset.summary();
+            if (!overrides.isEmpty()) {
+                presetReport.put("overrides", overrides);
+                presetLine += "; with " + overrides;
+            }
+            report.put("preset", presetReport);
             report.put("hyper_parameters", result.hyperParameters());
             report.put("model", m.directory().toString());
             report.put("seconds", result.seconds());
@@ -189,6 +209,7 @@ final class EditCommand implements Callable<Integer> {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
             return;
         }
+        out.println("preset: " + presetLine);
         out.printf("%s edit of %d request(s) in %.1f s; loss %s%n", report.get("method"), rows.size(),
                 (double) report.get("seconds"), lossSummary((List<?>) report.get("loss_per_step")));
         for (Map<String, Object> row : rows) {

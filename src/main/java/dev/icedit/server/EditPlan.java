@@ -6,6 +6,7 @@ import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.Editor;
 import dev.icedit.edit.Editors;
 import dev.icedit.edit.HyperParams;
+import dev.icedit.edit.Presets;
 import dev.icedit.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,8 +26,6 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
 
     /** Unrelated prompts measured when the client names none. */
     static final List<String> DEFAULT_UNRELATED = EditGuard.DEFAULT_PROMPTS.subList(0, 3);
-    /** Presets shipped on the class path for every method (see {@link Editors}). */
-    static final List<String> SHIPPED_PRESETS = List.of("default-model", "gpt2-xl", "llama-2-7b");
     private static final Pattern PRESET_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
     static EditPlan of(Body b, ModelConfig config, Limits limits) {
@@ -48,10 +47,10 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
         return new EditPlan(m.name(), hpMap, editor, requests, rephrases, unrelated);
     }
 
-    /** A preset name, an inline object checked like a YAML file, or (null) the preset matching the model. */
+    /** A preset name, an inline object checked like a YAML file, or (null) the preset for the model. */
     private static Object hyperParams(Editors.Method<?> m, JsonNode node, ModelConfig config) {
         if (node == null || node.isNull()) {
-            return preset(m, Editors.presetFor(config));
+            return Presets.forModel(m.name(), config).hyperParams();
         }
         if (node.isTextual()) {
             String name = node.asText();
@@ -77,13 +76,7 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
 
     /** The shipped presets a method has. */
     static List<String> presets(String method) {
-        List<String> out = new ArrayList<>();
-        for (String p : SHIPPED_PRESETS) {
-            if (EditPlan.class.getResource("/hparams/" + method + "/" + p + ".yaml") != null) {
-                out.add(p);
-            }
-        }
-        return out;
+        return Presets.shippedNames(method);
     }
 
     private static List<EditRequest> requests(Body b, Limits limits) {

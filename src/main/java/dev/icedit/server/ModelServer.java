@@ -2,6 +2,7 @@ package dev.icedit.server;
 
 import dev.icedit.edit.EditJournal;
 import dev.icedit.edit.Editors;
+import dev.icedit.edit.Presets;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.tensor.IceditException;
 import io.javalin.Javalin;
@@ -127,7 +128,9 @@ public final class ModelServer implements AutoCloseable {
             m.put("name", name);
             m.put("description", Editors.method(name).description());
             m.put("presets", EditPlan.presets(name));
-            m.put("preset_for_model", Editors.presetFor(model.config()));
+            Presets.Choice preset = Presets.forModel(name, model.config());
+            m.put("preset_for_model", preset.name());
+            m.put("preset_reason", preset.reason());
             out.add(m);
         }
         ctx.json(Map.of("methods", out, "default_unrelated_prompts", EditPlan.DEFAULT_UNRELATED));
