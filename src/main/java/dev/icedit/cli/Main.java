@@ -7,8 +7,8 @@ import picocli.CommandLine.Command;
 
 /** The icedit command line: a thin layer over the library. */
 @Command(name = "icedit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Edit the knowledge of causal language models (ICE, FT-L, FT-M, ROME, MEMIT) and measure the result.",
-        subcommands = {GenerateCommand.class, InspectCommand.class, EditCommand.class, ApplyPatchCommand.class,
+        description = "Edit the knowledge of causal language models (ICE, FT-L, FT-M, ROME, MEMIT), measure the result and tune the settings.",
+        subcommands = {GenerateCommand.class, InspectCommand.class, EditCommand.class, TuneCommand.class, ApplyPatchCommand.class,
             RevertCommand.class, EvalCommand.class, PlotCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

@@ -257,7 +257,8 @@ public final class Presets {
         return significant(RELEASED_CLAMP * Math.max(1.0, Math.sqrt(RELEASED_MIN_ELEMENTS / elements)), 1);
     }
 
-    static double significant(double v, int digits) {
+    /** {@code v} rounded to {@code digits} significant digits (half up). */
+    public static double significant(double v, int digits) {
         return new BigDecimal(v).round(new MathContext(digits, RoundingMode.HALF_UP)).doubleValue();
     }
 
