@@ -38,7 +38,8 @@ final class EvalCommand implements Callable<Integer> {
             description = "editing method (see 'icedit edit --list-methods'), NONE (no edit) or IN-CONTEXT (the fact in the prompt)")
     String method;
     @Option(names = "--hparams", paramLabel = "FILE|PRESET",
-            description = "hyper-parameter YAML file or preset name (default: the preset matching the model)")
+            description = "hyper-parameter YAML file or preset name (default: the preset for the model, shipped or derived;"
+                    + " the cases a preset from 'icedit tune' was tuned on are left out)")
     String hparams;
     @Option(names = "--limit", paramLabel = "N", description = "evaluate at most N cases") Integer limit;
     @Option(names = "--offset", paramLabel = "K", defaultValue = "0", description = "pass over the first K usable cases")

@@ -66,6 +66,9 @@ public final class EvalRunner {
 
     public Result run() {
         MethodPlan plan = MethodPlan.resolve(opts.method(), opts.hparams(), opts.seed(), model.config());
+        if (plan.preset() != null && plan.preset().source() == dev.icedit.edit.Presets.Source.DERIVED) {
+            listener.info(plan.name() + " preset: " + plan.preset().summary());
+        }
         dataSha256 = data.sha256();
         // a preset written by icedit tune names the cases it was tuned on: they are not evaluated
         List<Integer> tunedOn = TunedOn.casesIn(opts.hparams(), dataSha256);

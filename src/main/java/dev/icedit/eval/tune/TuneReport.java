@@ -128,8 +128,16 @@ public final class TuneReport {
                 .append(String.join(", ", files)).append(String.format(Locale.ROOT,
                         ": candidate %d, Edit Success %.1f, Locality %s.%n", c.number(), c.editSucc(), pct(c.locality())));
         comment.append("Started from ").append(r.start().summary());
-        if (!o.startChanges().isEmpty()) {
-            comment.append(", with ").append(o.startChanges());
+        List<String> changed = new ArrayList<>();
+        o.startChanges().forEach((k, v) -> changed.add(k + " " + v));
+        if (o.startLr() != null) {
+            changed.add(r.lrKey() + " " + Tuner.fmt(o.startLr()));
+        }
+        if (o.startClamp() != null) {
+            changed.add(r.clampKey() + " " + Tuner.fmt(o.startClamp()));
+        }
+        if (!changed.isEmpty()) {
+            comment.append(", with ").append(String.join(", ", changed));
         }
         comment.append(".\nThe search stopped when ").append(r.stopReason()).append(".\n");
         comment.append("The facts it was tuned on are listed under tuned_on; `icedit eval --hparams THIS_FILE` leaves"

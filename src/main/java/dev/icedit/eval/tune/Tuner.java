@@ -35,9 +35,10 @@ import java.util.SplittableRandom;
  * <p>The search: the starting point; then the clamp doubled until a candidate passes (or halved while the start
  * passes, to find the smallest that still does), up to 64 times larger or 16 times smaller; one geometric step
  * between the smallest passing clamp and the largest failing one below it; at that failing clamp the windows moved
- * earlier and later by half their size, and twice the step size; when nothing passes, the method's variants that
- * work harder (ROME/MEMIT more v-steps, MEMIT a smaller mom2_update_weight), and when only Locality fails,
- * ROME/MEMIT's larger KL factor. Before each candidate the time it will take is estimated from those before it, and
+ * earlier and later by half their size, twice the step size, and the method's variants that work harder (ROME/MEMIT
+ * twice the v-steps, MEMIT a quarter of mom2_update_weight); at the chosen clamp ROME/MEMIT's KL factor times four.
+ * When nothing passes, the variants that work harder at the largest clamp tried, and where only Locality failed the
+ * larger KL factor. Before each candidate the time it will take is estimated from those before it, and
  * it is started only if it ends within the budget.
  */
 public final class Tuner {
@@ -67,7 +68,7 @@ public final class Tuner {
     /** What the search found: every candidate, the chosen one (null when none passed), and why it stopped. */
     public record Result(String method, Presets.Choice start, List<Candidate> candidates, Candidate chosen,
             Object chosenHyperParams, String stopReason, double minutes, TunedOn tunedOn, TuneOptions options,
-            String clampKey) {}
+            String clampKey, String lrKey) {}
 
     private final LanguageModel model;
     private final TuneOptions opts;
@@ -113,7 +114,7 @@ public final class Tuner {
         }
         return new Result(start.method(), start, List.copyOf(candidates), chosen,
                 chosen == null ? null : hparams.get(chosen.number() - 1), stopReason, minutes(), tunedOn, opts,
-                tunable.clampKey());
+                tunable.clampKey(), tunable.lrKey());
     }
 
     /**
@@ -224,17 +225,27 @@ public final class Tuner {
                 best = m;
             }
         }
-        // 3. at the failing clamp below the best: other windows, then twice the step
+        // 3. at the failing clamp below the best: other windows, twice the step, and the variants that work harder
         below = largestFailingBelow(tunable.clamp(best));
         double lower = below != null ? tunable.clamp(below) : Presets.significant(tunable.clamp(best) / 1.5, 2);
         Object atLower = tunable.withClamp(best, lower);
         for (List<Integer> w : tunable.otherWindows(atLower, model.config().numLayers())) {
-            Candidate c = evaluate(tunable.withLayers(atLower, w), "window", "layers " + Presets.range(w));
-            if (c == null) {
+            if (evaluate(tunable.withLayers(atLower, w), "window", "layers " + Presets.range(w)) == null) {
                 return;
             }
         }
-        evaluate(tunable.withLrTimes(atLower, 2), "lr", tunable.lrKey() + " x 2");
+        if (evaluate(tunable.withLrTimes(atLower, 2), "lr", tunable.lrKey() + " x 2") == null) {
+            return;
+        }
+        for (Tunable.Variant v : tunable.effortVariants(atLower)) {
+            if (evaluate(v.hparams(), "effort", v.change()) == null) {
+                return;
+            }
+        }
+        // 4. at the best clamp: the variants that hold the rest of the model more firmly (ROME/MEMIT)
+        for (Tunable.Variant v : tunable.localityVariants(best)) {
+            evaluate(v.hparams(), "locality", v.change());
+        }
     }
 
     /** Nothing passed: try the variants that work harder, and a larger KL factor where only locality failed. */
