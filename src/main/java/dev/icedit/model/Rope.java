@@ -45,6 +45,14 @@ public record Rope(String type, double theta, double factor, int maxPositions, i
                 : params != null && params.isObject() ? params : null;
         String where = spec == scaling ? "rope_scaling" : "rope_parameters";
         double theta = c.doubleOr("rope_theta", 10000.0);
+        double partial = c.doubleOr("partial_rotary_factor", 1.0);
+        if (spec != null && spec.hasNonNull("partial_rotary_factor")) {
+            partial = new Key(c, spec, where).number("partial_rotary_factor", partial);
+        }
+        if (partial != 1.0) {
+            throw IceditException.inFile(c.file, "partial_rotary_factor " + partial + " is not supported: this"
+                    + " architecture rotates the whole head");
+        }
         if (spec == null) {
             return new Rope("default", theta, 1, maxPositions, maxPositions, 1, 4, null, 32, 1, null, null, true);
         }
@@ -55,11 +63,6 @@ public record Rope(String type, double theta, double factor, int maxPositions, i
         if (!SUPPORTED.contains(type)) {
             throw IceditException.inFile(c.file, where + ": unsupported rope type '" + type + "' (supported: "
                     + String.join(", ", SUPPORTED) + ")");
-        }
-        double partial = k.number("partial_rotary_factor", c.doubleOr("partial_rotary_factor", 1.0));
-        if (partial != 1.0) {
-            throw IceditException.inFile(c.file, "partial_rotary_factor " + partial + " is not supported: this"
-                    + " architecture rotates the whole head");
         }
         // llama3 and yarn read original_max_position_embeddings; a top-level key of that name overrides theirs
         int original = c.has("original_max_position_embeddings") ? c.requireInt("original_max_position_embeddings")
