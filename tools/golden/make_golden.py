@@ -354,12 +354,12 @@ def make_config(name, vocab_size, ids):
                             num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128,
                             initializer_range=INIT_STD, rms_norm_eps=1e-5, tie_word_embeddings=False,
                             attention_bias=False, mlp_bias=False, **common_ids)
+    qwen2 = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                 num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128, initializer_range=INIT_STD,
+                 rms_norm_eps=1e-6, **common_ids)
     if name == "qwen2":
-        return _rope_config(T.Qwen2Config, 10000.0, vocab_size=vocab_size, hidden_size=64,
-                            intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                            num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128,
-                            initializer_range=INIT_STD, rms_norm_eps=1e-6, tie_word_embeddings=True,
-                            use_sliding_window=False, **common_ids)
+        return _rope_config(T.Qwen2Config, 10000.0, num_hidden_layers=2, tie_word_embeddings=True,
+                            use_sliding_window=False, **qwen2)
     if name == "mistral":
         return _rope_config(T.MistralConfig, 10000.0, vocab_size=vocab_size, hidden_size=64,
                             intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
@@ -389,12 +389,8 @@ def make_config(name, vocab_size, ids):
                             initializer_range=INIT_STD, rms_norm_eps=1e-6, tie_word_embeddings=True,
                             attention_bias=False, use_sliding_window=False, **common_ids)
     if name == "qwen2-sw":
-        return _rope_config(T.Qwen2Config, 10000.0, vocab_size=vocab_size, hidden_size=64,
-                            intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
-                            num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128,
-                            initializer_range=INIT_STD, rms_norm_eps=1e-6, tie_word_embeddings=False,
-                            use_sliding_window=True, sliding_window=QWEN2_SW_WINDOW, max_window_layers=1,
-                            **common_ids)
+        return _rope_config(T.Qwen2Config, 10000.0, num_hidden_layers=3, tie_word_embeddings=False,
+                            use_sliding_window=True, sliding_window=QWEN2_SW_WINDOW, max_window_layers=1, **qwen2)
     raise ValueError(name)
 
 

@@ -80,8 +80,7 @@ final class EditCommand implements Callable<Integer> {
         try (LanguageModel m = model.load()) {
             Presets.Choice preset = Presets.resolve(method, m.config(), hparams);
             Object hp = preset.hyperParams();
-            Map<String, Object> overrides = new LinkedHashMap<>();
-            set.forEach((k, v) -> overrides.put(k, HyperParams.parseValue(v)));
+            Map<String, Object> overrides = HyperParams.parseValues(set);
             if (!overrides.isEmpty()) {
                 hp = HyperParams.with(hp, overrides);
             }

@@ -64,8 +64,7 @@ final class TuneCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Map<String, Object> changes = new LinkedHashMap<>();
-        set.forEach((k, v) -> changes.put(k, HyperParams.parseValue(v)));
+        Map<String, Object> changes = HyperParams.parseValues(set);
         TuneOptions options = new TuneOptions(method, from, changes, lr, clamp, data, facts, target, minLocality,
                 budget, seed);
         Path dir = out != null ? out : Path.of("tune-" + method.toUpperCase(Locale.ROOT));

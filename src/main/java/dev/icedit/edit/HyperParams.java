@@ -115,6 +115,13 @@ public final class HyperParams {
         }
     }
 
+    /** KEY=VALUE options ({@code --set}) as changes for {@link #with}: each value read as YAML. */
+    public static Map<String, Object> parseValues(Map<String, String> keyValues) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        keyValues.forEach((k, v) -> out.put(k, parseValue(v)));
+        return out;
+    }
+
     /** A value written as YAML ("64", "[3, 4]", "0.5", "text", "null"), as a file would hold it. */
     public static Object parseValue(String yaml) {
         try {
