@@ -118,8 +118,7 @@ public final class Tunable {
         out.add(new Variant("v_num_grad_steps x2", HyperParams.with(hp, Map.of("v_num_grad_steps", steps * 2))));
         if (m.containsKey("mom2_update_weight")) {
             double w = ((Number) m.get("mom2_update_weight")).doubleValue();
-            out.add(new Variant("mom2_update_weight /4", HyperParams.with(hp, Map.of("mom2_update_weight",
-                    Presets.significant(w / 4, 2)))));
+            out.add(new Variant("mom2_update_weight /4", HyperParams.with(hp, Map.of("mom2_update_weight", w / 4))));
         }
         return out;
     }
