@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -35,9 +36,9 @@ import org.slf4j.LoggerFactory;
  * eigenvectors and eigenvalues, which this class computes with EJML's symmetric eigendecomposition (DJL has none).
  * The threshold is absolute, as there: it depends on the scale of the model's keys.
  *
- * <p>Keys of earlier edits can be added to the preserved set: the projector of C + G, G = Σ k k^T over those keys
- * (unnormalised, as AlphaEdit's {@code cache_c}), removes their directions too, since |k|^2 is far above any
- * useful threshold.
+ * <p>Keys of earlier edits can be added to the preserved set ({@link Projector#without}): with G = Σ k k^T over
+ * them (AlphaEdit's {@code cache_c}), P G P = (P K_p)(P K_p)^T, and removing its eigenvectors of non-zero eigenvalue
+ * from P leaves the projector onto the part of the null space orthogonal to every such key.
  *
  * <p>Shapes: I key width, d the null space's dimension.
  */
@@ -58,6 +59,40 @@ public final class NullSpace {
             return dimension == width;
         }
 
+        /**
+         * The projector onto the part of this null space orthogonal to the keys whose Σ k k^T is {@code gram}: P minus
+         * the eigenvectors of P G P whose eigenvalues are above 1e-9 of its largest (its numerical rank). A new
+         * projector (this one stays open); fails when nothing is left.
+         */
+        public Projector without(NDArray gram) {
+            NDArray pgp;
+            try (NDScope scope = new NDScope()) {
+                pgp = matrix.matMul(gram.toType(DataType.FLOAT64, false)).matMul(matrix); // (I, I)
+                NDScope.unregister(pgp);
+            }
+            Eigen e;
+            try {
+                e = decompose(pgp);
+            } finally {
+                pgp.close();
+            }
+            double top = Arrays.stream(e.values()).max().orElse(0);
+            int removed = top > 0 ? (int) Arrays.stream(e.values()).filter(v -> v > 1e-9 * top).count() : 0;
+            if (removed >= dimension) {
+                throw new IceditException("the keys of earlier edits fill the null space (" + dimension
+                        + " dimensions): a further edit could change nothing; raise nullspace_threshold or preserve"
+                        + " fewer keys (null_space_edited_keys: false)");
+            }
+            NDArray reduced;
+            try (NDScope scope = new NDScope()) {
+                NDArray v = columns(matrix.getManager(), e, width, x -> x > 1e-9 * top).toDevice(matrix.getDevice(),
+                        false); // (I, removed)
+                reduced = matrix.sub(v.matMul(v.transpose()));
+                NDScope.unregister(reduced);
+            }
+            return new Projector(reduced, dimension - removed, width, threshold, smallest, largest);
+        }
+
         /** Facts worth reporting beside an edit's hyper-parameters. */
         public Map<String, Object> summary() {
             return Map.of("null_space_dim", dimension, "key_dim", width, "nullspace_threshold", threshold,
@@ -71,17 +106,37 @@ public final class NullSpace {
     }
 
     /**
-     * The projector onto the eigenvectors of {@code moment} (+ {@code gram} when not null) whose eigenvalues are
-     * below {@code threshold}. Fails when there are none: an update projected onto nothing could change nothing.
+     * The projector onto the eigenvectors of {@code moment} whose eigenvalues are below {@code threshold}. Fails
+     * when there are none: an update projected onto nothing could change nothing.
      */
-    public static Projector of(NDArray moment, NDArray gram, double threshold) {
+    public static Projector of(NDArray moment, double threshold) {
         int n = (int) moment.getShape().get(0);
+        Eigen e = decompose(moment);
+        double smallest = Arrays.stream(e.values()).min().orElse(0);
+        double largest = Arrays.stream(e.values()).max().orElse(0);
+        int d = (int) Arrays.stream(e.values()).filter(v -> v < threshold).count();
+        if (d == 0) {
+            throw new IceditException(String.format(Locale.ROOT, "no eigenvalue of the key statistics is below"
+                    + " nullspace_threshold %g (they range from %.3g to %.3g): the null space is empty, so the edit"
+                    + " could change nothing; raise nullspace_threshold", threshold, smallest, largest));
+        }
+        NDArray p;
+        try (NDScope scope = new NDScope()) {
+            NDArray u = columns(moment.getManager(), e, n, v -> v < threshold).toDevice(moment.getDevice(), false); // (I, d)
+            p = u.matMul(u.transpose()); // (I, I)
+            NDScope.unregister(p);
+        }
+        return new Projector(p, d, n, threshold, smallest, largest);
+    }
+
+    /** Eigenvalues and eigenvectors (unit columns, row-major (I, I) on the host) of a symmetric matrix. */
+    private record Eigen(double[] values, double[] vectors) {}
+
+    private static Eigen decompose(NDArray symmetric) {
+        int n = (int) symmetric.getShape().get(0);
         double[] a;
         try (NDScope scope = new NDScope()) {
-            NDArray m = moment.toType(DataType.FLOAT64, false);
-            if (gram != null) {
-                m = m.add(gram.toType(DataType.FLOAT64, false));
-            }
+            NDArray m = symmetric.toType(DataType.FLOAT64, false);
             m = m.add(m.transpose()).div(2); // exactly symmetric, as the decomposition assumes
             a = m.toDevice(Device.cpu(), false).toDoubleArray();
         }
@@ -89,46 +144,37 @@ public final class NullSpace {
         if (!eig.decompose(new DMatrixRMaj(n, n, true, a))) {
             throw new IceditException("the eigendecomposition of the key statistics did not converge");
         }
-        double smallest = Double.POSITIVE_INFINITY;
-        double largest = Double.NEGATIVE_INFINITY;
-        int d = 0;
+        double[] values = new double[n];
+        double[] vectors = new double[n * n];
         for (int i = 0; i < n; i++) {
-            double v = eig.getEigenvalue(i).getReal();
-            smallest = Math.min(smallest, v);
-            largest = Math.max(largest, v);
-            if (v < threshold) {
-                d++;
+            values[i] = eig.getEigenvalue(i).getReal();
+            DMatrixRMaj v = eig.getEigenVector(i);
+            double norm = 0;
+            for (int r = 0; r < n; r++) {
+                norm += v.get(r, 0) * v.get(r, 0);
+            }
+            norm = Math.sqrt(norm);
+            for (int r = 0; r < n; r++) {
+                vectors[r * n + i] = v.get(r, 0) / norm;
             }
         }
-        if (d == 0) {
-            throw new IceditException(String.format(Locale.ROOT, "no eigenvalue of the key statistics is below"
-                    + " nullspace_threshold %g (they range from %.3g to %.3g): the null space is empty, so the edit"
-                    + " could change nothing; raise nullspace_threshold", threshold, smallest, largest));
-        }
-        double[] basis = new double[n * d]; // U_0 (I, d), row-major
+        return new Eigen(values, vectors);
+    }
+
+    /** The eigenvectors whose eigenvalue passes {@code keep}, as the columns of an (I, k) float64 array. */
+    private static NDArray columns(NDManager manager, Eigen e, int n, java.util.function.DoublePredicate keep) {
+        int k = (int) Arrays.stream(e.values()).filter(keep).count();
+        double[] out = new double[n * k];
         int col = 0;
         for (int i = 0; i < n; i++) {
-            if (eig.getEigenvalue(i).getReal() < threshold) {
-                DMatrixRMaj v = eig.getEigenVector(i);
-                double norm = 0;
+            if (keep.test(e.values()[i])) {
                 for (int r = 0; r < n; r++) {
-                    norm += v.get(r, 0) * v.get(r, 0);
-                }
-                norm = Math.sqrt(norm);
-                for (int r = 0; r < n; r++) {
-                    basis[r * d + col] = v.get(r, 0) / norm;
+                    out[r * k + col] = e.vectors()[r * n + i];
                 }
                 col++;
             }
         }
-        NDManager manager = moment.getManager();
-        NDArray p;
-        try (NDScope scope = new NDScope()) {
-            NDArray u = HostArrays.of(manager, basis, new Shape(n, d)).toDevice(moment.getDevice(), false); // (I, d)
-            p = u.matMul(u.transpose()); // (I, I)
-            NDScope.unregister(p);
-        }
-        return new Projector(p, d, n, threshold, smallest, largest);
+        return HostArrays.of(manager, out, new Shape(n, k));
     }
 
     /**
@@ -160,7 +206,7 @@ public final class NullSpace {
             }
         }
         long t0 = System.nanoTime();
-        Projector p = of(stats.moment(), null, threshold);
+        Projector p = of(stats.moment(), threshold);
         LOG.info("layer {}: null space of dimension {} of {} below nullspace_threshold {} ({} s)", stats.layer(),
                 p.dimension(), p.width(), threshold, Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         try {

@@ -200,14 +200,15 @@ public final class ConstrainedTuner implements Editor {
                 statistics.add(s.summary());
                 String name = model.config().mlpOutputWeight(l);
                 NDArray gram = hp.nullSpaceEditedKeys() ? earlier.gram(name) : null;
-                try (NullSpace.Projector p = gram == null ? NullSpace.of(s, hp.nullspaceThreshold())
-                        : NullSpace.of(s.moment(), gram, hp.nullspaceThreshold())) {
-                    Map<String, Object> summary = new LinkedHashMap<>(p.summary());
+                try (NullSpace.Projector all = NullSpace.of(s, hp.nullspaceThreshold());
+                        NullSpace.Projector p = gram == null ? null : all.without(gram)) {
+                    NullSpace.Projector used = p == null ? all : p;
+                    Map<String, Object> summary = new LinkedHashMap<>(used.summary());
                     summary.put("layer", l);
                     summary.put("earlier_keys", hp.nullSpaceEditedKeys() ? earlier.count(name) : 0);
                     spaces.add(summary);
-                    if (!p.isIdentity()) {
-                        NDArray inDtype = p.matrix().toType(model.currentWeights().get(name).getDataType(), true);
+                    if (!used.isIdentity()) {
+                        NDArray inDtype = used.matrix().toType(model.currentWeights().get(name).getDataType(), true);
                         NDScope.unregister(inDtype);
                         out.put(name, inDtype);
                     }
