@@ -55,19 +55,8 @@ public record AlphaEditHyperParams(
         }
         layers = layers.stream().distinct().sorted().toList();
         factToken = factToken == null ? FactToken.SUBJECT_LAST.key() : factToken;
-        FactToken.parse(factToken);
-        if (vNumGradSteps < 1) {
-            throw new IceditException("v_num_grad_steps must be >= 1, got " + vNumGradSteps);
-        }
-        if (!(vLr > 0) || Double.isInfinite(vLr)) {
-            throw new IceditException("v_lr must be a positive number, got " + vLr);
-        }
-        if (!(vWeightDecay >= 0) || !(klFactor >= 0)) {
-            throw new IceditException("v_weight_decay and kl_factor must be >= 0");
-        }
-        if (!(clampNormFactor > 0)) {
-            throw new IceditException("clamp_norm_factor must be positive, got " + clampNormFactor);
-        }
+        new TargetOptimizer.Settings(vNumGradSteps, vLr, vWeightDecay, clampNormFactor, klFactor,
+                FactToken.parse(factToken)); // validates
         if (!(nullspaceThreshold > 0) || Double.isInfinite(nullspaceThreshold)) {
             throw new IceditException("nullspace_threshold must be a positive number, got " + nullspaceThreshold);
         }

@@ -82,7 +82,7 @@ public final class ConstrainedTuner implements Editor {
         List<String> names = trainedWeights(model);
         long start = System.nanoTime();
         Map<String, Object> reported = new LinkedHashMap<>(hyperParameters());
-        Map<String, NDArray> projectors = hp.usesNullSpace() ? projectors(model, names, earlier, progress, reported)
+        Map<String, NDArray> projectors = hp.usesNullSpace() ? projectors(model, earlier, progress, reported)
                 : new LinkedHashMap<>();
         Objective objective = objectives.get();
         SplittableRandom random = new SplittableRandom(hp.seed());
@@ -186,8 +186,8 @@ public final class ConstrainedTuner implements Editor {
      * Each trained weight's projector, in the weight's dtype, outside any scope; absent where it is the identity.
      * The statistics are read (or computed, once per model) before the lease, as ROME and MEMIT do.
      */
-    private Map<String, NDArray> projectors(LanguageModel model, List<String> names, EditedKeys earlier,
-            EditProgress progress, Map<String, Object> reported) {
+    private Map<String, NDArray> projectors(LanguageModel model, EditedKeys earlier, EditProgress progress,
+            Map<String, Object> reported) {
         progress.phase("covariance statistics");
         List<Integer> layers = hp.layers().stream().distinct().toList();
         Map<String, NDArray> out = new LinkedHashMap<>();
