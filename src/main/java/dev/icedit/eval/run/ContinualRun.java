@@ -327,8 +327,8 @@ final class ContinualRun {
             double perEdit = elapsed / doneHere;
             double left = perEdit * (total - edits);
             line.append(String.format(Locale.ROOT, ", %.2f s each, about %s left", perEdit, duration(left)));
-            if (opts.schedule() == EvalOptions.Schedule.FINAL) {
-                line.append(" (").append(duration(left + probeSecondsPerCase * total))
+            if (opts.schedule() == EvalOptions.Schedule.FINAL) { // each case then measured before and after
+                line.append(" (").append(duration(left + 2 * probeSecondsPerCase * total))
                         .append(" with the final measurement)");
             }
         }
