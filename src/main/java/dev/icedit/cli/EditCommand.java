@@ -72,7 +72,7 @@ final class EditCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (listMethods) {
             for (String n : Editors.names()) {
-                out.printf("%-8s %s%n", n, Editors.method(n).description());
+                out.printf("%-10s %s%n", n, Editors.method(n).description());
             }
             return 0;
         }

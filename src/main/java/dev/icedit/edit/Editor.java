@@ -15,4 +15,15 @@ public interface Editor {
     java.util.Map<String, Object> hyperParameters();
 
     EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress);
+
+    /**
+     * The edit as one of a sequence on this model: {@code earlier} holds the keys the sequence's installed edits
+     * wrote (read, never changed). Methods that use them (AlphaEdit; ICE, FT-M and FT-L with
+     * {@code null_space_edited_keys}) override this; the others edit as {@link #edit(LanguageModel, List,
+     * EditProgress)} does.
+     */
+    default EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress,
+            EditedKeys earlier) {
+        return edit(model, requests, progress);
+    }
 }

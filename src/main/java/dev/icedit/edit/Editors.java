@@ -1,5 +1,7 @@
 package dev.icedit.edit;
 
+import dev.icedit.edit.alphaedit.AlphaEdit;
+import dev.icedit.edit.alphaedit.AlphaEditHyperParams;
 import dev.icedit.edit.ft.FtlObjective;
 import dev.icedit.edit.ft.FtmObjective;
 import dev.icedit.edit.ice.IceObjective;
@@ -54,6 +56,9 @@ public final class Editors {
                 "rank-one model editing of one MLP layer at the subject's token (Meng et al., NeurIPS 2022)"));
         register(new Method<>("MEMIT", MemitHyperParams.class, Memit::new, MemitHyperParams::withSeed,
                 "mass editing: many facts at once, spread over several MLP layers (Meng et al., ICLR 2023)"));
+        register(new Method<>(AlphaEdit.NAME, AlphaEditHyperParams.class, AlphaEdit::new,
+                AlphaEditHyperParams::withSeed, "MEMIT projected onto the null space of preserved keys, for long edit"
+                        + " sequences (Fang et al., ICLR 2025)"));
     }
 
     private Editors() {}

@@ -1,5 +1,6 @@
 package dev.icedit.edit;
 
+import dev.icedit.edit.alphaedit.AlphaEditHyperParams;
 import dev.icedit.edit.memit.MemitHyperParams;
 import dev.icedit.edit.rome.RomeHyperParams;
 import dev.icedit.edit.tuning.TuningHyperParams;
@@ -32,6 +33,7 @@ import java.util.Map;
  *       Llama-2-7B; it gives layer 2 of 8 for the default model). ROME edits l*.
  *   <li>MEMIT edits min(5, ceil(L/3)) layers: for GPT-2 the window ending at l* (13-17 of 48, the MEMIT paper), for
  *       Llama-like models the window starting one below l* (4-8 of 32 as EasyEdit's llama-7b, 1-3 of 8).
+ *       AlphaEdit edits MEMIT's layers (its released configurations do).
  *   <li>ICE, FT-M and FT-L train min(5, max(1, floor(L/2))) layers from MEMIT's first layer: the released ICE
  *       configurations use MEMIT's layers (13-17, 4-8), the default model its early middle 1-4.
  *   <li>ICE/FT clamp: norm_constraint = 5e-4 * max(1, sqrt(10.24M / N)), rounded to one significant digit, and
@@ -171,6 +173,11 @@ public final class Presets {
             changes.put("v_loss_layer", memit.vLossLayer() == null ? null : s.layers - 1);
             changes.put("mom2_update_weight", lambda);
             why = layerWord(layers) + range(layers) + ", mom2_update_weight " + number(lambda);
+        } else if (base instanceof AlphaEditHyperParams alpha) {
+            List<Integer> layers = window(s.memitStart(), s.memitCount(), s.layers);
+            changes.put("layers", layers);
+            changes.put("v_loss_layer", alpha.vLossLayer() == null ? null : s.layers - 1);
+            why = layerWord(layers) + range(layers);
         } else {
             throw new IceditException("no rule derives " + m.name() + " settings from a model's shape; give --hparams"
                     + " FILE or a preset (shipped: " + String.join(", ", shippedNames(m.name())) + ")");

@@ -1,5 +1,6 @@
 package dev.icedit.edit;
 
+import dev.icedit.edit.alphaedit.AlphaEditHyperParams;
 import dev.icedit.edit.memit.MemitHyperParams;
 import dev.icedit.edit.rome.RomeHyperParams;
 import dev.icedit.edit.tuning.TuningHyperParams;
@@ -12,9 +13,9 @@ import java.util.Map;
 /**
  * The few settings of a method that decide whether its edits take, as {@code icedit tune} varies them: the clamp
  * (ICE/FT: norm_constraint, the bound on each weight's change, with lr moving in proportion; ROME/MEMIT:
- * clamp_norm_factor, the bound on the value vector's change), the edited layers, the step size, and for ROME and
- * MEMIT the v-optimisation steps, the KL factor and MEMIT's mom2_update_weight. A tuner measures; this class only
- * says which keys mean what.
+ * clamp_norm_factor, the bound on the value vector's change), the edited layers, the step size, and for ROME,
+ * MEMIT and AlphaEdit the v-optimisation steps, the KL factor and MEMIT's mom2_update_weight. A tuner measures;
+ * this class only says which keys mean what.
  */
 public final class Tunable {
     private final String method;
@@ -35,7 +36,8 @@ public final class Tunable {
         if (start instanceof TuningHyperParams) {
             return new Tunable(method, start, "norm_constraint", true);
         }
-        if (start instanceof RomeHyperParams || start instanceof MemitHyperParams) {
+        if (start instanceof RomeHyperParams || start instanceof MemitHyperParams
+                || start instanceof AlphaEditHyperParams) {
             return new Tunable(method, start, "clamp_norm_factor", false);
         }
         throw new IceditException(method + " has no settings icedit tune knows how to search");

@@ -48,7 +48,7 @@ class PresetsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"ICE", "FT-M", "FT-L", "ROME", "MEMIT"})
+    @ValueSource(strings = {"ICE", "FT-M", "FT-L", "ROME", "MEMIT", "AlphaEdit"})
     void theRuleReproducesEveryShippedPresetFromItsModelsShape(String method) throws Exception {
         Editors.Method<?> m = Editors.method(method);
         for (Map.Entry<String, Map<String, Object>> ref : referenceShapes().entrySet()) {
