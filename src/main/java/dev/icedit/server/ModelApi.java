@@ -74,16 +74,15 @@ final class ModelApi {
                 b.topP() == null ? 1 : b.topP(), b.seed() == null ? 0 : b.seed(),
                 b.stopAtEos() == null || b.stopAtEos());
         Tokenizer tok = model.tokenizer();
-        long[] ids = tok.encode(prompt);
+        long[] ids = tok.encodePrompt(prompt);
         long start = System.nanoTime();
         long[] out = withForwardSlot(() -> Generator.generate(model, List.of(ids), options).get(0));
-        Long eos = tok.eosTokenId();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("prompt", prompt);
         r.put("continuation", tok.decode(out));
         r.put("tokens", tokens(tok, out));
         r.put("prompt_tokens", ids.length);
-        r.put("finish_reason", out.length > 0 && eos != null && out[out.length - 1] == eos ? "eos" : "length");
+        r.put("finish_reason", out.length > 0 && tok.isEos(out[out.length - 1]) ? "eos" : "length");
         r.put("seconds", (System.nanoTime() - start) / 1e9);
         ctx.json(r);
     }
@@ -93,8 +92,9 @@ final class ModelApi {
         String prompt = text("prompt", b.prompt());
         String continuation = text("continuation", b.continuation());
         Tokenizer tok = model.tokenizer();
-        long[] promptIds = tok.encode(prompt);
-        long[] contIds = tok.encodePlain(continuation);
+        Tokenizer.Continuation joint = tok.continuation(prompt, continuation);
+        long[] promptIds = joint.prompt();
+        long[] contIds = joint.tokens();
         if (promptIds.length + contIds.length > model.config().maxPositions()) {
             throw ApiError.badRequest("prompt and continuation are " + (promptIds.length + contIds.length)
                     + " tokens, more than the model's " + model.config().maxPositions() + "-token context");
@@ -114,6 +114,7 @@ final class ModelApi {
         r.put("prompt", prompt);
         r.put("continuation", continuation);
         r.put("tokens", rows);
+        r.put("boundary_merged", joint.merged());
         r.put("total_logprob", s.sum());
         r.put("probability", Math.exp(s.sum()));
         r.put("token_accuracy", s.tokenAccuracy());
@@ -128,7 +129,7 @@ final class ModelApi {
             throw ApiError.badRequest("k must be between 1 and " + limits.maxTopK() + ", got " + k);
         }
         Tokenizer tok = model.tokenizer();
-        long[] ids = tok.encode(prompt);
+        long[] ids = tok.encodePrompt(prompt);
         if (ids.length > model.config().maxPositions()) {
             throw ApiError.badRequest("prompt is " + ids.length + " tokens, more than the model's "
                     + model.config().maxPositions() + "-token context");
