@@ -222,7 +222,8 @@ def build_dir(name, spec, npm_dir, d):
         for pname, p in model.named_parameters():  # a tied tensor appears once
             v = seeded_values(spec["seed"], pname, tuple(p.shape))
             p.copy_(torch.from_numpy(v))
-            tensors.append({"name": pname, "shape": list(p.shape), "kind": tensor_kind(pname, p.dim())})
+            tensors.append({"name": pname, "shape": list(p.shape), "kind": tensor_kind(pname, p.dim()),
+                            "sum": float(v.astype(np.float64).sum()), "first": [float(x) for x in v.reshape(-1)[:3]]})
     model.save_pretrained(d, safe_serialization=True)
     gen = {"bos_token_id": ids["bos"], "eos_token_id": spec["eos"] if len(spec["eos"]) > 1 else spec["eos"][0]}
     if ids["pad"] is not None:
