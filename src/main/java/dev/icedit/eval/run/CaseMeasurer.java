@@ -39,7 +39,7 @@ final class CaseMeasurer {
      * the argmax at each locality answer position, both under the unedited model without context.
      */
     record Observation(Measurement measurement, double[] targetLogProbs, List<long[]> localityArgmax,
-            int boundaryMerges) {}
+            int boundaryMerges, long[] targetTokens) {}
 
     CaseMeasurer(LanguageModel model, Weights base, int fluencyTokens, long seed) {
         this.model = model;
@@ -131,7 +131,7 @@ final class CaseMeasurer {
         Measurement m = new Measurement(accuracy(edit), rephrase, Measurement.meanOfItems(portability), portability,
                 Measurement.meanOfItems(locality), locality, Fluency.score(tok.decode(concat(promptIds, sampled))),
                 pplR, TokenMetrics.exactMatch(greedyText, c.targetNew()), greedyText, generated);
-        return new Observation(m, targetLogProbs, localityArgmax, merges);
+        return new Observation(m, targetLogProbs, localityArgmax, merges, target);
     }
 
     private static double accuracy(Scorer.Scored s) {

@@ -17,7 +17,8 @@ import dev.icedit.eval.metrics.Measurement;
  * @param finishedAt when the case was written (ISO-8601)
  * @param boundaryMerges how many of the case's (prompt, answer) pairs the tokenizer merges across the boundary, so
  *     that the answer's tokens (those after the prompt's in the joint encoding) lose the merged characters
+ * @param targetTokens the tokens of target_new after the prompt, as every method trains and every metric scores them
  */
 public record CaseRecord(int position, int index, EditRequest request, String rephrasePrompt, int editsApplied,
         Measurement pre, Measurement post, double editSeconds, String editError, double seconds, String finishedAt,
-        int boundaryMerges) {}
+        int boundaryMerges, long[] targetTokens) {}

@@ -130,7 +130,7 @@ public final class EvalRunner {
                 CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(),
                         attempt.result() == null ? 0 : 1, pre.measurement(), post.measurement(), attempt.seconds(),
                         attempt.error(), (System.nanoTime() - start) / 1e9, Instant.now().toString(),
-                        pre.boundaryMerges());
+                        pre.boundaryMerges(), pre.targetTokens());
                 dir.append(dir.cases(), r);
                 done.put(c.index(), r);
                 listener.advanced(++finished);
