@@ -54,12 +54,21 @@ final class ModelApi {
         m.put("parameters", model.parameterCount());
         m.put("compute_dtype", model.computeType().toString().toLowerCase(java.util.Locale.ROOT));
         m.put("device", model.device().isGpu() ? "gpu:" + model.device().getDeviceId() : model.device().getDeviceType());
+        m.put("chat_template", chatTemplate());
         m.put("edits_applied", edits.journalSize());
         m.put("modified_weights", model.modifiedWeights());
         m.put("methods", Editors.names());
         m.put("auth", tokenRequired ? "bearer" : "none");
         m.put("limits", limits);
         return m;
+    }
+
+    private boolean chatTemplate() {
+        try {
+            return model.tokenizer().chatTemplate();
+        } catch (RuntimeException noTokenizer) {
+            return false;
+        }
     }
 
     void generate(Context ctx) {

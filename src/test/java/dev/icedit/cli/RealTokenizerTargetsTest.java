@@ -72,5 +72,18 @@ class RealTokenizerTargetsTest {
         assertThat(JSON.convertValue(c.get("target_tokens"), long[].class)).containsExactly(PARIS);
         assertThat(JSON.readTree(out.resolve("summary.json").toFile()).get("boundary_merges").asInt()).isZero();
         assertThat(eval.out()).contains("boundary_merges");
+
+        // --chat-template: the answer follows Qwen3's generation prompt, as transformers' apply_chat_template has it
+        JsonNode chat = RealTokenizerModels.golden("qwen3-qwen2").get("chat").get("cases").get(0);
+        assertThat(chat.get("user").asText()).isEqualTo(PROMPT);
+        Path chatOut = tmp.resolve("chat-run");
+        CliRun chatEval = CliRun.of("eval", "--model", RealTokenizerModels.dir("qwen3-qwen2").toString(), "--method",
+                "NONE", "--chat-template", "--data", data.toString(), "--out", chatOut.toString(), "--fluency-tokens",
+                "60", "--quiet");
+        assertThat(chatEval.code()).as(chatEval.err()).isZero();
+        JsonNode cc = JSON.readTree(Files.readAllLines(chatOut.resolve("cases.jsonl")).get(0));
+        assertThat(JSON.convertValue(cc.get("target_tokens"), long[].class))
+                .containsExactly(JSON.convertValue(chat.get("answer_tokens"), long[].class));
+        assertThat(JSON.readTree(chatOut.resolve("run.json").toFile()).get("chat_template").asBoolean()).isTrue();
     }
 }

@@ -41,4 +41,26 @@ class RealTokenizerServerTest {
             }
         }
     }
+
+    /** serve --chat-template: every route reads the prompt as one user turn of Qwen3's template. */
+    @org.junit.jupiter.api.Test
+    void servesAChatModelThroughItsTemplate() throws Exception {
+        Path dir = RealTokenizerModels.dir("qwen3-qwen2");
+        JsonNode golden = RealTokenizerModels.golden("qwen3-qwen2").get("chat").get("cases").get(0);
+        try (LanguageModel model = LanguageModel.load(dir, LanguageModel.Options.defaults().withChatTemplate(true));
+                ModelServer server = new ModelServer(model, ServerOptions.loopback(0, work)).start()) {
+            Http http = new Http(server.url(), null);
+            assertThat(http.get("/api/model").json().get("chat_template").asBoolean()).isTrue();
+            JsonNode score = http.post("/api/score", Map.of("prompt", golden.get("user").asText(),
+                    "continuation", golden.get("answer").asText())).json();
+            List<Long> ids = new ArrayList<>();
+            score.get("tokens").forEach(t -> ids.add(t.get("id").asLong()));
+            List<Long> want = new ArrayList<>();
+            golden.get("answer_tokens").forEach(t -> want.add(t.asLong()));
+            assertThat(ids).isEqualTo(want);
+            JsonNode gen = http.post("/api/generate", Map.of("prompt", golden.get("user").asText(),
+                    "max_new_tokens", 3)).json();
+            assertThat(gen.get("prompt_tokens").asInt()).isEqualTo(golden.get("ids").size());
+        }
+    }
 }
