@@ -237,6 +237,11 @@ final class ChatTemplate {
         }
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                for (Throwable t = error.getException(); t != null; t = t.getCause()) {
+                    if (t instanceof IceditException refused) {
+                        throw IceditException.inFile(source, refused.getMessage());
+                    }
+                }
                 throw IceditException.inFile(source, "the chat template cannot be rendered as transformers renders"
                         + " it (Jinjava, line " + error.getLineno() + "): " + error.getMessage());
             }
