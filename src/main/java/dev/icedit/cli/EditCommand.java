@@ -17,6 +17,7 @@ import dev.icedit.model.GenerationOptions;
 import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.Scorer;
+import dev.icedit.model.Tokenizer;
 import dev.icedit.tensor.IceditException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -65,6 +66,7 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--patch", paramLabel = "FILE", description = "write the edit as a reversible patch file") Path patch;
     @Option(names = "--json", description = "print the result as JSON") boolean json;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
+    @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
     private String presetLine;
 
     @Override
@@ -77,7 +79,7 @@ final class EditCommand implements Callable<Integer> {
             return 0;
         }
         List<EditRequest> requests = requests();
-        try (LanguageModel m = model.load()) {
+        try (LanguageModel m = model.load(chatTemplate)) {
             Presets.Choice preset = Presets.resolve(method, m.config(), hparams);
             Object hp = preset.hyperParams();
             Map<String, Object> overrides = HyperParams.parseValues(set);
@@ -190,11 +192,13 @@ final class EditCommand implements Callable<Integer> {
     static List<Map<String, Object>> measure(LanguageModel m, List<EditRequest> requests) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (EditRequest r : requests) {
-            long[] promptIds = m.tokenizer().encode(r.prompt());
-            long[] targetIds = m.tokenizer().encodePlain(r.spacedTarget());
+            Tokenizer.Continuation t = r.tokens(m.tokenizer());
+            long[] promptIds = t.prompt();
+            long[] targetIds = t.tokens();
             Scorer.Scored s = Scorer.score(m, promptIds, targetIds);
             long[] gen = Generator.generate(m, List.of(promptIds), GenerationOptions.greedy(targetIds.length + 6)).get(0);
             Map<String, Object> row = new LinkedHashMap<>();
+            row.put("target_tokens", targetIds);
             row.put("greedy", m.tokenizer().decode(gen));
             row.put("target_probability", Math.exp(s.sum()));
             row.put("target_is_greedy", s.tokenAccuracy() == 1.0);

@@ -61,6 +61,7 @@ final class EvalCommand implements Callable<Integer> {
             description = "length in tokens, prompt included, of the text sampled for fluency and PPL_r (default ${DEFAULT-VALUE})")
     int fluencyTokens;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
+    @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
 
     @Override
     public Integer call() {
@@ -79,7 +80,7 @@ final class EvalCommand implements Callable<Integer> {
             err.println("  ... (all skipped records are listed in report.html)");
         }
         err.flush();
-        try (LanguageModel m = model.load()) {
+        try (LanguageModel m = model.load(chatTemplate)) {
             Evaluation.Outcome outcome = Evaluation.run(m, dataset, options, out, new Bar(err, !quiet));
             print(stdout, outcome.summary());
             long failed = outcome.result().cases().stream().filter(c -> c.editError() != null).count();
@@ -95,6 +96,13 @@ final class EvalCommand implements Callable<Integer> {
     private static void print(PrintWriter out, Map<String, Object> s) {
         out.printf("%s on %s (%s%s), %s cases:%n", s.get("method"), s.get("dataset"), s.get("mode"),
                 s.get("schedule") == null ? "" : ", " + s.get("schedule"), s.get("cases"));
+        Object merges = s.get("boundary_merges");
+        if (merges instanceof Number n && n.intValue() > 0) {
+            out.printf("  %-17s %d (prompt, answer) pairs whose answer tokens merge into the prompt's last token%n",
+                    "boundary_merges", n.intValue());
+        } else {
+            out.printf("  %-17s 0%n", "boundary_merges");
+        }
         for (String k : Summary.KEYS) {
             Object v = s.get(k);
             if (k.startsWith("edit_succ") || k.equals("rephrase") || k.equals("portability") || k.equals("locality")

@@ -96,8 +96,11 @@ final class InspectCommand implements Callable<Integer> {
         }
         info.put("presets", presets);
         try {
+            info.put("tokenizer", m.tokenizer().transformersClass() + " (the class transformers builds for this"
+                    + " directory, whose pipeline icedit runs)");
             info.put("bos_token_id", m.tokenizer().bosTokenId());
             info.put("eos_token_id", m.tokenizer().eosTokenId());
+            info.put("eos_token_ids", m.tokenizer().eosTokenIds());
         } catch (RuntimeException noTokenizer) {
             info.put("tokenizer", "none (" + noTokenizer.getMessage() + ")");
         }

@@ -1,6 +1,7 @@
 package dev.icedit.edit;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.icedit.model.Tokenizer;
 import dev.icedit.tensor.IceditException;
 import java.util.List;
 
@@ -34,9 +35,17 @@ public record EditRequest(String prompt, String target, String subject, List<Str
         return new EditRequest(prompt, target, null, List.of());
     }
 
-    /** The target as joined to the prompt: with one leading space. */
-    public String spacedTarget() {
-        return " " + target;
+    /**
+     * The prompt's tokens and the target's after them, as every method trains and scores them
+     * ({@link Tokenizer#answer}: the joint encoding of prompt and target, cut after the prompt's tokens).
+     */
+    public Tokenizer.Continuation tokens(Tokenizer tok) {
+        Tokenizer.Continuation c = tok.answer(prompt, target);
+        if (c.tokens().length == 0) {
+            throw new IceditException("target '" + target + "' has no tokens of its own after the prompt '" + prompt
+                    + "' (the tokenizer merges it into the prompt's last token)");
+        }
+        return c;
     }
 
     /** The context sentences ICE uses: those given, else the fact itself. */

@@ -50,12 +50,24 @@ public final class LanguageModel implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock(true);
     private volatile Weights weights;
     private Tokenizer tokenizer;
+    private boolean chatTemplate;
     private String fingerprint;
 
-    /** Load settings: where to compute and in which dtype. */
-    public record Options(Device device, DType computeDType) {
+    /**
+     * Load settings: where to compute, in which dtype, and whether every prompt is wrapped as a user turn of the
+     * model's chat template (see {@link Tokenizer#encodePrompt}).
+     */
+    public record Options(Device device, DType computeDType, boolean chatTemplate) {
+        public Options(Device device, DType computeDType) {
+            this(device, computeDType, false);
+        }
+
         public static Options defaults() {
             return new Options(Backend.defaultDevice(), DType.F32);
+        }
+
+        public Options withChatTemplate(boolean on) {
+            return new Options(device, computeDType, on);
         }
     }
 
@@ -106,7 +118,13 @@ public final class LanguageModel implements AutoCloseable {
                 }
                 loaded.put(e.getKey(), readTensor(manager, f, entry, options.computeDType().djl()));
             }
-            return new LanguageModel(dir, config, manager, options.computeDType().djl(), files, diskNames, loaded);
+            LanguageModel model = new LanguageModel(dir, config, manager, options.computeDType().djl(), files,
+                    diskNames, loaded);
+            if (options.chatTemplate()) {
+                model.chatTemplate = true;
+                model.tokenizer(); // a missing or unrenderable template fails now, not at the first prompt
+            }
+            return model;
         } catch (RuntimeException e) {
             manager.close();
             files.close();
@@ -198,7 +216,7 @@ public final class LanguageModel implements AutoCloseable {
     /** The tokenizer, loaded on first use; a directory without tokenizer.json can still run on token ids. */
     public synchronized Tokenizer tokenizer() {
         if (tokenizer == null) {
-            tokenizer = Tokenizer.load(directory, config);
+            tokenizer = Tokenizer.load(directory, config, chatTemplate);
         }
         return tokenizer;
     }

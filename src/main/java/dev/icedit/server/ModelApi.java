@@ -54,12 +54,21 @@ final class ModelApi {
         m.put("parameters", model.parameterCount());
         m.put("compute_dtype", model.computeType().toString().toLowerCase(java.util.Locale.ROOT));
         m.put("device", model.device().isGpu() ? "gpu:" + model.device().getDeviceId() : model.device().getDeviceType());
+        m.put("chat_template", chatTemplate());
         m.put("edits_applied", edits.journalSize());
         m.put("modified_weights", model.modifiedWeights());
         m.put("methods", Editors.names());
         m.put("auth", tokenRequired ? "bearer" : "none");
         m.put("limits", limits);
         return m;
+    }
+
+    private boolean chatTemplate() {
+        try {
+            return model.tokenizer().chatTemplate();
+        } catch (RuntimeException noTokenizer) {
+            return false;
+        }
     }
 
     void generate(Context ctx) {
@@ -74,16 +83,15 @@ final class ModelApi {
                 b.topP() == null ? 1 : b.topP(), b.seed() == null ? 0 : b.seed(),
                 b.stopAtEos() == null || b.stopAtEos());
         Tokenizer tok = model.tokenizer();
-        long[] ids = tok.encode(prompt);
+        long[] ids = tok.encodePrompt(prompt);
         long start = System.nanoTime();
         long[] out = withForwardSlot(() -> Generator.generate(model, List.of(ids), options).get(0));
-        Long eos = tok.eosTokenId();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("prompt", prompt);
         r.put("continuation", tok.decode(out));
         r.put("tokens", tokens(tok, out));
         r.put("prompt_tokens", ids.length);
-        r.put("finish_reason", out.length > 0 && eos != null && out[out.length - 1] == eos ? "eos" : "length");
+        r.put("finish_reason", out.length > 0 && tok.isEos(out[out.length - 1]) ? "eos" : "length");
         r.put("seconds", (System.nanoTime() - start) / 1e9);
         ctx.json(r);
     }
@@ -93,8 +101,9 @@ final class ModelApi {
         String prompt = text("prompt", b.prompt());
         String continuation = text("continuation", b.continuation());
         Tokenizer tok = model.tokenizer();
-        long[] promptIds = tok.encode(prompt);
-        long[] contIds = tok.encodePlain(continuation);
+        Tokenizer.Continuation joint = tok.continuation(prompt, continuation);
+        long[] promptIds = joint.prompt();
+        long[] contIds = joint.tokens();
         if (promptIds.length + contIds.length > model.config().maxPositions()) {
             throw ApiError.badRequest("prompt and continuation are " + (promptIds.length + contIds.length)
                     + " tokens, more than the model's " + model.config().maxPositions() + "-token context");
@@ -114,6 +123,7 @@ final class ModelApi {
         r.put("prompt", prompt);
         r.put("continuation", continuation);
         r.put("tokens", rows);
+        r.put("boundary_merged", joint.merged());
         r.put("total_logprob", s.sum());
         r.put("probability", Math.exp(s.sum()));
         r.put("token_accuracy", s.tokenAccuracy());
@@ -128,7 +138,7 @@ final class ModelApi {
             throw ApiError.badRequest("k must be between 1 and " + limits.maxTopK() + ", got " + k);
         }
         Tokenizer tok = model.tokenizer();
-        long[] ids = tok.encode(prompt);
+        long[] ids = tok.encodePrompt(prompt);
         if (ids.length > model.config().maxPositions()) {
             throw ApiError.badRequest("prompt is " + ids.length + " tokens, more than the model's "
                     + model.config().maxPositions() + "-token context");

@@ -20,7 +20,7 @@ class EvalCommandTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> SUMMARY_KEYS = List.of("method", "dataset", "mode", "schedule", "model", "cases",
             "skipped", "edit_succ", "rephrase", "portability", "portability_by_type", "locality", "locality_by_type",
-            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed");
+            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed", "boundary_merges");
 
     static CliRun eval(Path out, String... extra) {
         List<String> args = new ArrayList<>(List.of("eval", "--model", MODEL, "--data", DATA, "--out", out.toString(),

@@ -93,7 +93,7 @@ class ServerApiTest {
         String prompt = "The capital of France is";
         JsonNode score = http.post("/api/score", Map.of("prompt", prompt, "continuation", " Paris")).json();
         long[] p = f.model.tokenizer().encode(prompt);
-        long[] c = f.model.tokenizer().encodePlain(" Paris");
+        long[] c = f.model.tokenizer().continuation(prompt, " Paris").tokens();
         Scorer.Scored direct = Scorer.score(f.model, p, c);
         assertThat(score.get("tokens").size()).isEqualTo(c.length);
         assertThat(score.get("total_logprob").asDouble()).isCloseTo(direct.sum(), org.assertj.core.data.Offset.offset(1e-5));

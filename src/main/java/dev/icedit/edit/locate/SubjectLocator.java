@@ -40,19 +40,19 @@ public final class SubjectLocator {
     }
 
     /**
-     * Tokenises {@code prefix + prompt} and finds the subject's first or last token in it; the subject is searched
-     * for in the prompt only, not in the prefix.
+     * Tokenises {@code prefix + prompt} as a prompt ({@link Tokenizer#encodePrompt}) and finds the subject's first
+     * or last token in it; the subject is searched for in the prompt only, not in the prefix.
      */
     public static Located locate(Tokenizer tok, String prefix, String prompt, String subject, FactToken which) {
         int[] range = find(prompt, subject);
         String text = prefix + prompt;
-        return new Located(tok.encode(text), tokenIndex(tok, text, range[0] + prefix.length(),
+        return new Located(tok.encodePrompt(text), tokenIndex(tok, text, range[0] + prefix.length(),
                 range[1] + prefix.length(), which));
     }
 
-    /** The first or last token of {@code tok.encode(text)} that covers part of the characters [start, end). */
+    /** The first or last token of {@code tok.encodePrompt(text)} that covers part of the characters [start, end). */
     public static int tokenIndex(Tokenizer tok, String text, int start, int end, FactToken which) {
-        int[][] spans = tok.tokenSpans(text);
+        int[][] spans = tok.promptTokenSpans(text);
         int first = -1;
         int last = -1;
         for (int i = 0; i < spans.length; i++) {

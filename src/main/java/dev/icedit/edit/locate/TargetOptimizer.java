@@ -93,10 +93,7 @@ public final class TargetOptimizer {
     public static Result optimise(LanguageModel model, Weights w, EditRequest request, String subject,
             List<String> prefixes, int layer, ActivationSite.Kind anchorKind, Settings s, StepListener listener) {
         Tokenizer tok = model.tokenizer();
-        long[] target = tok.encodePlain(request.spacedTarget());
-        if (target.length == 0) {
-            throw new IceditException("target '" + request.target() + "' has no tokens");
-        }
+        long[] target = targetTokens(tok, request);
         long[] targetHead = Arrays.copyOf(target, target.length - 1);
         List<Located> rows = new ArrayList<>();
         for (String prefix : prefixes) {
@@ -217,6 +214,11 @@ public final class TargetOptimizer {
                 klInit.close();
             }
         }
+    }
+
+    /** The target's tokens v* is optimised for: those after the prompt in their joint encoding. */
+    public static long[] targetTokens(Tokenizer tok, EditRequest request) {
+        return request.tokens(tok).tokens();
     }
 
     /**

@@ -291,7 +291,8 @@ final class ContinualRun {
         double seconds = edit == null ? 0.0 : edit.seconds();
         CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(), installed(),
                 pre.measurement(), post.measurement(), seconds, edit == null ? null : edit.error(),
-                (System.nanoTime() - start) / 1e9 + seconds, Instant.now().toString());
+                (System.nanoTime() - start) / 1e9 + seconds, Instant.now().toString(), pre.boundaryMerges(),
+                pre.targetTokens());
         dir.append(dir.cases(), r);
         done.put(c.index(), r);
     }

@@ -145,7 +145,8 @@ public final class EvalRunner {
                 }
                 CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(),
                         attempt.result() == null ? 0 : 1, pre.measurement(), post.measurement(), attempt.seconds(),
-                        attempt.error(), (System.nanoTime() - start) / 1e9, Instant.now().toString());
+                        attempt.error(), (System.nanoTime() - start) / 1e9, Instant.now().toString(),
+                        pre.boundaryMerges(), pre.targetTokens());
                 dir.append(dir.cases(), r);
                 done.put(c.index(), r);
                 listener.advanced(++finished);
@@ -189,6 +190,9 @@ public final class EvalRunner {
         s.put("fluency_tokens", opts.fluencyTokens());
         s.put("probes", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probes() : null);
         s.put("probe_every", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probeEvery() : null);
+        if (model.tokenizer().chatTemplate()) {
+            s.put("chat_template", true); // absent when off, so that runs from before the option still resume
+        }
         return s;
     }
 

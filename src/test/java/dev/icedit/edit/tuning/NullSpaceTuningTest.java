@@ -122,7 +122,7 @@ class NullSpaceTuningTest {
                 NDArray firstKeys;
                 try (EditResult first = editor.edit(model, FIRST, EditProgress.NONE, earlier)) {
                     String name = model.config().mlpOutputWeight(LAYER);
-                    int targetTokens = model.tokenizer().encodePlain(FIRST.get(0).spacedTarget()).length;
+                    int targetTokens = FIRST.get(0).tokens(model.tokenizer()).tokens().length;
                     firstKeys = first.editedKeys().get(name).duplicate();
                     assertThat(firstKeys.getShape().getShape()).containsExactly(targetTokens,
                             model.config().intermediateSize());
