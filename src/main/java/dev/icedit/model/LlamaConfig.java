@@ -1,6 +1,5 @@
 package dev.icedit.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.icedit.tensor.IceditException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,14 +37,14 @@ public record LlamaConfig(
             int originalMaxPositions) {}
 
     static LlamaConfig from(ConfigJson c, String type) {
-        int hidden = c.requireInt("hidden_size");
-        int heads = c.requireInt("num_attention_heads");
-        int kvHeads = c.intOr("num_key_value_heads", heads);
+        int hidden = c.requireSize("hidden_size");
+        int heads = c.requireSize("num_attention_heads");
+        int kvHeads = c.sizeOr("num_key_value_heads", heads);
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
             throw IceditException.inFile(c.file, "num_attention_heads " + heads
                     + " is not a multiple of num_key_value_heads " + kvHeads);
         }
-        Integer headDimKey = c.intOrNull("head_dim");
+        Integer headDimKey = c.sizeOrNull("head_dim");
         if (headDimKey == null && hidden % heads != 0) {
             throw IceditException.inFile(c.file, "hidden_size " + hidden + " is not a multiple of num_attention_heads "
                     + heads + " and no head_dim is given");
@@ -55,25 +54,25 @@ public record LlamaConfig(
         if (!act.equals("silu") && !act.equals("swish")) {
             throw IceditException.inFile(c.file, "unsupported hidden_act '" + act + "' (only silu)");
         }
-        int maxPos = c.intOr("max_position_embeddings", 2048);
+        int maxPos = c.sizeOr("max_position_embeddings", 2048);
         Integer window = null;
         if (type.equals("mistral")) {
-            window = c.intOrNull("sliding_window");
+            window = c.sizeOrNull("sliding_window");
         } else if (type.equals("qwen2") && c.boolOr("use_sliding_window", false)) {
-            window = c.intOrNull("sliding_window");
+            window = c.sizeOrNull("sliding_window");
         }
         boolean qkvBias = type.equals("qwen2") || (type.equals("llama") && c.boolOr("attention_bias", false));
         boolean oBias = type.equals("llama") && c.boolOr("attention_bias", false);
         return new LlamaConfig(
                 type,
-                c.requireInt("vocab_size"),
+                c.requireSize("vocab_size"),
                 hidden,
-                c.requireInt("intermediate_size"),
-                c.requireInt("num_hidden_layers"),
+                c.requireSize("intermediate_size"),
+                c.requireSize("num_hidden_layers"),
                 heads,
                 kvHeads,
                 headDim,
-                c.doubleOr("rms_norm_eps", 1e-6),
+                c.positiveOr("rms_norm_eps", 1e-6),
                 readRope(c, maxPos),
                 maxPos,
                 c.boolOr("tie_word_embeddings", false),
@@ -87,24 +86,21 @@ public record LlamaConfig(
     }
 
     private static Rope readRope(ConfigJson c, int maxPos) {
-        JsonNode params = c.node("rope_parameters");
-        JsonNode scaling = c.node("rope_scaling");
-        double theta = c.doubleOr("rope_theta", 10000.0);
-        JsonNode spec = null;
-        if (params != null && params.isObject()) {
+        ConfigJson params = c.object("rope_parameters");
+        ConfigJson scaling = c.object("rope_scaling");
+        double theta = c.positiveOr("rope_theta", 10000.0);
+        ConfigJson spec = null;
+        if (params != null) {
             spec = params;
-            if (params.has("rope_theta")) {
-                theta = params.get("rope_theta").asDouble();
-            }
-        } else if (scaling != null && scaling.isObject()) {
+            theta = params.positiveOr("rope_theta", theta);
+        } else if (scaling != null) {
             spec = scaling;
         }
         if (spec == null) {
             return new Rope("default", theta, 1, 1, 4, maxPos);
         }
-        String type = spec.has("rope_type") ? spec.get("rope_type").asText()
-                : spec.has("type") ? spec.get("type").asText() : "default";
-        double factor = spec.has("factor") ? spec.get("factor").asDouble() : 1.0;
+        String type = spec.stringOr("rope_type", spec.stringOr("type", "default"));
+        double factor = spec.positiveOr("factor", 1.0);
         switch (type) {
             case "default":
             case "linear":
@@ -115,10 +111,9 @@ public record LlamaConfig(
                         + "' (supported: default, linear, llama3)");
         }
         return new Rope(type, theta, factor,
-                spec.has("low_freq_factor") ? spec.get("low_freq_factor").asDouble() : 1.0,
-                spec.has("high_freq_factor") ? spec.get("high_freq_factor").asDouble() : 4.0,
-                spec.has("original_max_position_embeddings")
-                        ? spec.get("original_max_position_embeddings").asInt() : maxPos);
+                spec.positiveOr("low_freq_factor", 1.0),
+                spec.positiveOr("high_freq_factor", 4.0),
+                spec.sizeOr("original_max_position_embeddings", maxPos));
     }
 
     @Override
