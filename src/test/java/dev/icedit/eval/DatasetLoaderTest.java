@@ -131,6 +131,39 @@ class DatasetLoaderTest {
     }
 
     @Test
+    void aDatasetNestedDeeperThanTheParserAllowsFailsInOneLine(@TempDir Path tmp) throws Exception {
+        Path deep = Files.writeString(tmp.resolve("deep.json"), "[".repeat(5000) + "]".repeat(5000));
+        assertThatThrownBy(() -> DatasetLoader.load(deep)).isInstanceOf(IceditException.class)
+                .hasMessageStartingWith(deep + ": invalid JSON: ").hasMessageContaining("nesting depth")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        Path deepLine = Files.writeString(tmp.resolve("deep.jsonl"), Files.readString(DIR.resolve("counterfact.jsonl"))
+                + "{\"a\": " + "[".repeat(5000) + "]".repeat(5000) + "}\n");
+        Dataset d = DatasetLoader.load(deepLine);
+        assertThat(d.skipped()).last().satisfies(s -> assertThat(s.reason()).startsWith("line 3 is not valid JSON")
+                .contains("nesting depth"));
+    }
+
+    @Test
+    void aRecordWithAnUnpairedSurrogateIsSkippedAtLoadNotAfterTheRun(@TempDir Path tmp) throws Exception {
+        // JSON lets a string hold half a surrogate pair; it is no character, and the report could not be written
+        String records = Files.readString(DIR.resolve("tiny-zsre.json")).strip();
+        String bad = "{\"prompt\": \"Who is \\ud800 the author?\", \"target_new\": \"x\", \"rephrase_prompt\": \"r\","
+                + " \"locality\": {}, \"portability\": {}}";
+        Path file = Files.writeString(tmp.resolve("surrogate.json"),
+                records.substring(0, records.length() - 1) + ", " + bad + "]");
+        Dataset d = DatasetLoader.load(file);
+        assertThat(d.cases()).hasSize(3);
+        assertThat(d.skipped()).singleElement().satisfies(s -> assertThat(s.reason())
+                .isEqualTo("'prompt' contains an unpaired UTF-16 surrogate (\\ud800 at character 7), which is not"
+                        + " valid Unicode"));
+        // a well-formed pair (an emoji) is text like any other
+        String emoji = bad.replace("\\ud800", "\\ud83d\\ude00");
+        Path ok = Files.writeString(tmp.resolve("emoji.json"), records.substring(0, records.length() - 1) + ", "
+                + emoji + "]");
+        assertThat(DatasetLoader.load(ok).cases()).hasSize(4);
+    }
+
+    @Test
     void selectAppliesOffsetAndLimitToUsableCases() {
         Dataset d = DatasetLoader.load(DIR.resolve("tiny-zsre.json"));
         assertThat(d.select(1, 5)).extracting(EvalCase::index).containsExactly(1, 2);
