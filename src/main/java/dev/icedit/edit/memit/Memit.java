@@ -105,22 +105,26 @@ public final class Memit implements Editor {
         }
     }
 
-    /** Runs MEMIT and keeps what each layer's update computed (for tests and reports). */
-    public Computation compute(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
+    @Override
+    public void check(LanguageModel model, List<EditRequest> requests) {
         if (requests.isEmpty()) {
             throw new IceditException("no edit requests given");
         }
-        List<String> subjects = new ArrayList<>();
-        for (EditRequest r : requests) {
-            String subject = SubjectLocator.requireSubject(r, NAME);
-            SubjectLocator.find(r.prompt(), subject);
-            subjects.add(subject);
+        SubjectLocator.subjects(requests, NAME);
+        for (int layer : hp.layers()) {
+            MlpProjection.weightName(model, layer, NAME);
         }
+        TargetOptimizer.checkLossLayer(hp.vLossLayer(), model, NAME);
+    }
+
+    /** Runs MEMIT and keeps what each layer's update computed (for tests and reports). */
+    public Computation compute(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
+        check(model, requests);
+        List<String> subjects = SubjectLocator.subjects(requests, NAME);
         List<String> names = new ArrayList<>();
         for (int layer : hp.layers()) {
             names.add(MlpProjection.weightName(model, layer, NAME));
         }
-        TargetOptimizer.checkLossLayer(hp.vLossLayer(), model, NAME);
         int zLayer = hp.layers().get(hp.layers().size() - 1);
         Computation c = new Computation();
         Map<Integer, SecondMoments.Stats> stats = Map.of();

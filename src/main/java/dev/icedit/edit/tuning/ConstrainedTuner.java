@@ -51,10 +51,16 @@ public final class ConstrainedTuner implements Editor {
     }
 
     @Override
-    public EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
+    public void check(LanguageModel model, List<EditRequest> requests) {
         if (requests.isEmpty()) {
             throw new IceditException("no edit requests given");
         }
+        trainedWeights(model);
+    }
+
+    @Override
+    public EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
+        check(model, requests);
         List<String> names = trainedWeights(model);
         long start = System.nanoTime();
         Objective objective = objectives.get();
