@@ -117,6 +117,15 @@ final class ConfigJson {
         return has(key) ? requireSize(key) : null;
     }
 
+    /** The default of a size that is absent, computed from others ({@code how}); it too must fit an int. */
+    int derivedSize(String key, String how, long value) {
+        if (value < 1 || value > Integer.MAX_VALUE) {
+            throw IceditException.inFile(file, "key '" + prefix + key + "' is not given and its default, " + how
+                    + " = " + value + ", is not a size (1 to " + Integer.MAX_VALUE + ")");
+        }
+        return (int) value;
+    }
+
     double doubleOr(String key, double dflt) {
         JsonNode n = root.get(key);
         if (n == null || n.isNull()) {

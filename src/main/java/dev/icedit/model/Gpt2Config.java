@@ -41,7 +41,7 @@ public record Gpt2Config(
                 nEmbd,
                 c.requireSize("n_layer"),
                 nHead,
-                c.has("n_inner") ? c.requireSize("n_inner") : 4 * nEmbd,
+                c.has("n_inner") ? c.requireSize("n_inner") : c.derivedSize("n_inner", "4 x n_embd", 4L * nEmbd),
                 act,
                 c.positiveOr("layer_norm_epsilon", 1e-5),
                 c.boolOr("scale_attn_weights", true),

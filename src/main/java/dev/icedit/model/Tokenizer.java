@@ -54,6 +54,10 @@ public final class Tokenizer implements AutoCloseable {
         Long bos = first(gc, "bos_token_id", config.bosTokenIds(), tokenId(hf, tc, "bos_token"));
         Long eos = first(gc, "eos_token_id", config.eosTokenIds(), tokenId(hf, tc, "eos_token"));
         Long pad = first(gc, "pad_token_id", config.padTokenIds(), tokenId(hf, tc, "pad_token"));
+        // these go into sequences the model embeds: an id past its vocabulary would fail inside the engine
+        checkInVocabulary(dir, config, gc, "bos_token_id", config.bosTokenIds(), bos);
+        checkInVocabulary(dir, config, gc, "eos_token_id", config.eosTokenIds(), eos);
+        checkInVocabulary(dir, config, gc, "pad_token_id", config.padTokenIds(), pad);
         Boolean addBos = tc.has("add_bos_token") ? tc.boolOr("add_bos_token", false) : null;
         return new Tokenizer(hf, bos, eos, pad, addBos);
     }
@@ -67,6 +71,16 @@ public final class Tokenizer implements AutoCloseable {
             return fromConfig.get(0);
         }
         return fromTokenizer;
+    }
+
+    private static void checkInVocabulary(Path dir, ModelConfig config, ConfigJson gen, String key,
+            java.util.List<Long> fromConfig, Long id) {
+        if (id != null && id >= config.vocabSize()) {
+            String from = !gen.tokenIds(key).isEmpty() ? "generation_config.json"
+                    : !fromConfig.isEmpty() ? "config.json" : "tokenizer_config.json";
+            throw IceditException.inFile(dir.resolve(from), key + " " + id + " is outside the model's vocabulary of "
+                    + config.vocabSize() + " tokens");
+        }
     }
 
     /** The id of a special token named in tokenizer_config.json (a string or {"content": ...}). */

@@ -27,16 +27,6 @@ final class JettyErrors extends ErrorHandler {
         response.write(true, ByteBuffer.wrap(body), callback);
     }
 
-    @Override
-    public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
-        fields.put(HttpHeader.CONTENT_TYPE, "application/json");
-        try {
-            return ByteBuffer.wrap(body(status, reason));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     /** "HTTP 431 Request Header Fields Too Large", with Jetty's own detail when it has a different one. */
     static byte[] body(int code, String message) throws JsonProcessingException {
         String status = "HTTP " + code + " " + HttpStatus.getMessage(code);

@@ -262,6 +262,31 @@ class BadInputTest {
     }
 
     @Test
+    void aDefaultSizeThatOverflowsAnIntIsRefused() throws IOException {
+        Map<String, Object> gpt2 = new java.util.LinkedHashMap<>(TinyModels.gpt2(1, 16, 32));
+        gpt2.put("n_embd", 1 << 30); // n_inner defaults to 4 x n_embd, which wrapped around to 0
+        gpt2.put("n_head", 1);
+        Path dir = tmp.resolve("gpt2-inner");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(gpt2));
+        assertThatThrownBy(() -> ModelConfig.read(dir.resolve("config.json")))
+                .hasMessageContaining("'n_inner' is not given and its default, 4 x n_embd = 4294967296, is not a size");
+    }
+
+    @Test
+    void specialTokenIdsOutsideTheVocabularyAreRefused() throws IOException {
+        Path dir = copy("bos");
+        Files.copy(Path.of("src/test/resources/golden/llama/tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.writeString(dir.resolve("generation_config.json"), "{\"bos_token_id\": 32, \"eos_token_id\": 2}");
+        assertThatThrownBy(() -> {
+            try (LanguageModel m = LanguageModel.load(dir)) {
+                m.tokenizer();
+            }
+        }).isInstanceOf(IceditException.class).hasMessage(dir.toAbsolutePath().normalize()
+                .resolve("generation_config.json") + ": bos_token_id 32 is outside the model's vocabulary of 32 tokens");
+    }
+
+    @Test
     void configNamingMoreLayersThanTheWeightsHoldFailsAtOnce() throws IOException {
         Path dir = copy("layers");
         Map<String, Object> cfg = TinyModels.llama(1, 16, 32);
