@@ -161,6 +161,7 @@ def dataset_seeds():
     put(d, "bad-empty-array.json", "[]")
     put(d, "bad-nulls.json", "[null, null]")
     put(d, "bad-empty.json", "")
+    put(d, "bad-latin1.json", '[{"prompt": "caf\xe9", "target_new": "x"}]'.encode("latin-1"))
 
 
 if __name__ == "__main__":

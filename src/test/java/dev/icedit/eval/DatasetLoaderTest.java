@@ -125,6 +125,10 @@ class DatasetLoaderTest {
         assertThatThrownBy(() -> DatasetLoader.load(strings)).hasMessageContaining("records are strings, not objects");
         Path broken = Files.writeString(tmp.resolve("broken.json"), "[{\"prompt\": \"x\",\n \"target_new\": }]");
         assertThatThrownBy(() -> DatasetLoader.load(broken)).hasMessageContaining("broken.json: invalid JSON at line 2");
+        Path latin1 = Files.write(tmp.resolve("latin1.json"), "[{\"prompt\": \"caf\u00e9\"}]"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> DatasetLoader.load(latin1)).hasMessage(latin1 + ": not UTF-8 text (JSON files are"
+                + " UTF-8)");
         Path empty = Files.writeString(tmp.resolve("empty.json"), "[]");
         assertThatThrownBy(() -> DatasetLoader.load(empty)).hasMessageContaining("empty.json: no records");
         assertThatThrownBy(() -> DatasetLoader.load(tmp.resolve("missing.json"))).hasMessageContaining("file not found");

@@ -35,6 +35,8 @@ public final class DatasetLoader {
         String content;
         try {
             content = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw IceditException.inFile(file, "not UTF-8 text (JSON files are UTF-8)");
         } catch (IOException e) {
             throw IceditException.inFile(file, "cannot read: " + e.getMessage());
         }
