@@ -12,6 +12,7 @@ import dev.icedit.edit.Editor;
 import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.locate.ContextTemplates;
 import dev.icedit.edit.locate.Keys;
+import dev.icedit.edit.locate.LocateChecks;
 import dev.icedit.edit.locate.MlpProjection;
 import dev.icedit.edit.locate.SecondMoments;
 import dev.icedit.edit.locate.SubjectLocator;
@@ -107,14 +108,7 @@ public final class Memit implements Editor {
 
     @Override
     public void check(LanguageModel model, List<EditRequest> requests) {
-        if (requests.isEmpty()) {
-            throw new IceditException("no edit requests given");
-        }
-        SubjectLocator.subjects(requests, NAME);
-        for (int layer : hp.layers()) {
-            MlpProjection.weightName(model, layer, NAME);
-        }
-        TargetOptimizer.checkLossLayer(hp.vLossLayer(), model, NAME);
+        LocateChecks.check(model, requests, hp.layers(), hp.vLossLayer(), NAME);
     }
 
     /** Runs MEMIT and keeps what each layer's update computed (for tests and reports). */

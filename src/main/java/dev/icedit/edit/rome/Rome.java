@@ -10,6 +10,7 @@ import dev.icedit.edit.Editor;
 import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.locate.ContextTemplates;
 import dev.icedit.edit.locate.Keys;
+import dev.icedit.edit.locate.LocateChecks;
 import dev.icedit.edit.locate.MlpProjection;
 import dev.icedit.edit.locate.SecondMoments;
 import dev.icedit.edit.locate.SubjectLocator;
@@ -110,14 +111,7 @@ public final class Rome implements Editor {
 
     @Override
     public void check(LanguageModel model, List<EditRequest> requests) {
-        if (requests.isEmpty()) {
-            throw new IceditException("no edit requests given");
-        }
-        SubjectLocator.subjects(requests, NAME);
-        for (int layer : hp.layers()) {
-            MlpProjection.weightName(model, layer, NAME);
-        }
-        TargetOptimizer.checkLossLayer(hp.vLossLayer(), model, NAME);
+        LocateChecks.check(model, requests, hp.layers(), hp.vLossLayer(), NAME);
     }
 
     /** Runs ROME and keeps what each update computed (for tests and reports). */
