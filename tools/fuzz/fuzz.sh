@@ -19,7 +19,7 @@ status=0
 # -max_total_time goes to libFuzzer through Jazzer's JUnit configuration parameters (arg.0 is argv[0])
 JAZZER_FUZZ=1 mvn -B test -Dtest="$target" -Dsurefire.failIfNoSpecifiedTests=false \
     -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" > "$log" 2>&1 || status=$?
-grep -E '^#[0-9]+ +(DONE|pulse)' "$log" | tail -3 || true
+grep -E '^#[0-9]+[[:space:]]+(DONE|pulse)' "$log" | tail -3 || true
 grep -E 'FuzzTestFindingException|== Java Exception|crash-|Tests run:.*Fail' "$log" | head -5 || true
 runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 executions in \2 s/p' "$log" | tail -1)
 echo "$target: ${runs:-no libFuzzer summary (see $log)}; mvn exit status $status"
