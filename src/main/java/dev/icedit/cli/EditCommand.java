@@ -26,12 +26,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 @Command(name = "edit", mixinStandardHelpOptions = true, sortOptions = false,
@@ -40,6 +38,7 @@ import picocli.CommandLine.Spec;
 final class EditCommand implements Callable<Integer> {
     @Mixin ModelOption model;
     @Spec picocli.CommandLine.Model.CommandSpec spec;
+    @ParentCommand Main main;
 
     @Option(names = {"-p", "--prompt"}, description = "the prompt, e.g. \"The capital of France is\"") String prompt;
     @Option(names = {"-t", "--target"}, description = "the new answer, e.g. \"Rome\"") String target;
@@ -93,33 +92,22 @@ final class EditCommand implements Callable<Integer> {
             List<Map<String, Object>> before = measure(m, requests);
             EditGuard.Baseline baseline = guard ? EditGuard.defaults().capture(m) : null;
             EditResult result;
-            try (ProgressBar bar = quiet || json ? null : new ProgressBarBuilder().setTaskName(editor.method())
-                    .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(
-                            System.err)).setInitialMax(1).build()) {
+            try (Progress progress = quiet || json ? Progress.quiet()
+                    : new Progress(spec.commandLine().getErr(), main.terminal, false)) {
                 result = editor.edit(m, requests, new EditProgress() {
                     @Override
                     public void step(int step, int total, double loss) {
-                        if (bar != null) {
-                            bar.maxHint(total);
-                            bar.stepTo(step);
-                            bar.setExtraMessage(String.format("loss %.4f", loss));
-                        }
+                        progress.show(editor.method() + " steps", step, total, String.format("loss %.4f", loss));
                     }
 
                     @Override
                     public void work(String task, long done, long total) {
-                        if (bar != null) {
-                            bar.maxHint(total);
-                            bar.stepTo(done);
-                            bar.setExtraMessage(task);
-                        }
+                        progress.show(editor.method() + " " + task, done, total, null);
                     }
 
                     @Override
                     public void phase(String description) {
-                        if (bar != null) {
-                            bar.setExtraMessage(description);
-                        }
+                        progress.note(editor.method() + ": " + description);
                     }
                 });
             }
@@ -176,9 +164,23 @@ final class EditCommand implements Callable<Integer> {
             if (prompt != null || target != null) {
                 throw new IceditException("give either --requests or --prompt/--target, not both");
             }
-            EditRequest[] rs = new ObjectMapper().readValue(requestsFile.toFile(), EditRequest[].class);
-            if (rs.length == 0) {
+            EditRequest[] rs;
+            try {
+                rs = new ObjectMapper().readValue(requestsFile.toFile(), EditRequest[].class);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw IceditException.inFile(requestsFile, e.getCause() instanceof IceditException bad
+                        ? bad.getMessage() : "expected a JSON list of {prompt, target, subject, context}: "
+                        + e.getOriginalMessage());
+            } catch (java.io.IOException e) {
+                throw IceditException.io(requestsFile, "cannot read", e);
+            }
+            if (rs == null || rs.length == 0) {
                 throw IceditException.inFile(requestsFile, "no requests");
+            }
+            for (int i = 0; i < rs.length; i++) {
+                if (rs[i] == null) {
+                    throw IceditException.inFile(requestsFile, "request " + i + " is null");
+                }
             }
             return List.of(rs);
         }

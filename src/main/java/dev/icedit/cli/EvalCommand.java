@@ -10,17 +10,13 @@ import dev.icedit.eval.run.MethodPlan;
 import dev.icedit.model.LanguageModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
@@ -30,6 +26,7 @@ import picocli.CommandLine.Spec;
 final class EvalCommand implements Callable<Integer> {
     @Mixin ModelOption model;
     @Spec picocli.CommandLine.Model.CommandSpec spec;
+    @ParentCommand Main main;
 
     @Option(names = "--data", required = true, paramLabel = "FILE",
             description = "KnowEdit (ZsRE, wiki_counterfact, wiki_recent, WikiBio) or EasyEdit CounterFact file, JSON or JSON lines")
@@ -81,7 +78,10 @@ final class EvalCommand implements Callable<Integer> {
         }
         err.flush();
         try (LanguageModel m = model.load(chatTemplate)) {
-            Evaluation.Outcome outcome = Evaluation.run(m, dataset, options, out, new Bar(err, !quiet));
+            Evaluation.Outcome outcome;
+            try (Progress progress = quiet ? Progress.quiet() : new Progress(err, main.terminal, true)) {
+                outcome = Evaluation.run(m, dataset, options, out, new Bar(err, progress));
+            }
             print(stdout, outcome.summary());
             long failed = outcome.result().cases().stream().filter(c -> c.editError() != null).count();
             if (failed > 0) {
@@ -113,41 +113,33 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    /** The progress bar on stderr (unless --quiet): cases (or edits) done, rate and time left; and notes. */
+    /** Progress on stderr (unless --quiet): cases (or edits) done, rate and time left; and notes. */
     private static final class Bar implements EvalListener {
         private final PrintWriter err;
-        private final boolean show;
-        private ProgressBar bar;
+        private final Progress progress;
+        private String phase;
+        private int total;
 
-        Bar(PrintWriter err, boolean show) {
+        Bar(PrintWriter err, Progress progress) {
             this.err = err;
-            this.show = show;
+            this.progress = progress;
         }
 
         @Override
         public void started(String phase, int total, int done) {
-            if (!show) {
-                return;
-            }
-            bar = new ProgressBarBuilder().setTaskName(phase).setInitialMax(total).showSpeed()
-                    .setSpeedUnit(java.time.temporal.ChronoUnit.MINUTES).setUnit(" " + phase, 1)
-                    .setStyle(ProgressBarStyle.ASCII).startsFrom(done, Duration.ZERO)
-                    .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+            this.phase = phase;
+            this.total = total;
+            progress.show(phase, done, total, null);
         }
 
         @Override
         public void advanced(int done) {
-            if (bar != null) {
-                bar.stepTo(done);
-            }
+            progress.show(phase, done, total, null);
         }
 
         @Override
         public void finished() {
-            if (bar != null) {
-                bar.close();
-                bar = null;
-            }
+            progress.finish();
         }
 
         @Override

@@ -6,6 +6,7 @@ import dev.icedit.edit.Editors;
 import dev.icedit.edit.Presets;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.ModelConfig;
+import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.DType;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -80,7 +81,7 @@ final class InspectCommand implements Callable<Integer> {
         }
         info.put("dtypes_on_disk", dtypes);
         info.put("compute_dtype", m.computeType().toString());
-        info.put("device", m.device().toString());
+        info.put("device", Backend.deviceName(m.device()));
         info.put("weights_on_disk_mb", Math.round(diskBytes / 1e5) / 10.0);
         info.put("weights_in_memory_mb", Math.round(params * (long) m.computeType().getNumOfBytes() / 1e5) / 10.0);
         info.put("mlp_output_weight", c.mlpOutputWeight(0).replace(".0.", ".{layer}."));

@@ -84,12 +84,35 @@ public final class EditPatch {
         }
         try {
             Metadata m = JSON.readValue(json, Metadata.class);
-            if (!FORMAT.equals(m.format())) {
-                throw IceditException.inFile(f.path(), "unsupported patch format '" + m.format() + "'");
+            if (m == null || !FORMAT.equals(m.format())) {
+                throw IceditException.inFile(f.path(), "unsupported patch format '" + (m == null ? null : m.format())
+                        + "'");
             }
+            requireFields(f.path(), m);
             return m;
         } catch (IOException e) {
-            throw IceditException.inFile(f.path(), "bad patch metadata: " + e.getMessage());
+            throw IceditException.inFile(f.path(), "bad patch metadata: "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException p ? p.getOriginalMessage()
+                            : e.getMessage()));
+        }
+    }
+
+    /** The fields applying and reverting read; a missing one would otherwise fail later without naming the file. */
+    private static void requireFields(Path file, Metadata m) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("method", m.method());
+        fields.put("hyperParameters", m.hyperParameters());
+        fields.put("requests", m.requests());
+        fields.put("modelType", m.modelType());
+        fields.put("weights", m.weights());
+        fields.put("baseFingerprint", m.baseFingerprint());
+        fields.put("editedFingerprint", m.editedFingerprint());
+        fields.put("lossPerStep", m.lossPerStep());
+        for (Map.Entry<String, Object> e : fields.entrySet()) {
+            Object v = e.getValue();
+            if (v == null || v instanceof List<?> l && l.stream().anyMatch(java.util.Objects::isNull)) {
+                throw IceditException.inFile(file, "bad patch metadata: '" + e.getKey() + "' is missing or null");
+            }
         }
     }
 

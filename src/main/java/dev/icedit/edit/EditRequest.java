@@ -2,6 +2,7 @@ package dev.icedit.edit;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.icedit.model.Tokenizer;
+import dev.icedit.model.Unicode;
 import dev.icedit.tensor.IceditException;
 import java.util.List;
 
@@ -16,19 +17,22 @@ public record EditRequest(String prompt, String target, String subject, List<Str
         if (prompt == null || prompt.isBlank()) {
             throw new IceditException("edit request has an empty prompt");
         }
+        Unicode.requireValid(prompt, "the prompt of an edit request");
         if (target == null || target.isBlank()) {
             throw new IceditException("edit request for '" + prompt + "' has an empty target");
         }
-        target = target.strip();
-        context = context == null ? List.of() : List.copyOf(context);
-        for (String c : context) {
+        target = Unicode.requireValid(target.strip(), "the target of the edit request for '" + prompt + "'");
+        for (String c : context == null ? List.<String>of() : context) {
             if (c == null || c.isBlank()) {
                 throw new IceditException("edit request for '" + prompt + "' has an empty context sentence");
             }
+            Unicode.requireValid(c, "a context sentence of the edit request for '" + prompt + "'");
         }
+        context = context == null ? List.of() : List.copyOf(context);
         if (subject != null && subject.isBlank()) {
             subject = null;
         }
+        Unicode.requireValid(subject, "the subject of the edit request for '" + prompt + "'");
     }
 
     public static EditRequest of(String prompt, String target) {

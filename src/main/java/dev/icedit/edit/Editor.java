@@ -26,4 +26,11 @@ public interface Editor {
             EditedKeys earlier) {
         return edit(model, requests, progress);
     }
+
+    /**
+     * Refuses, before any work, what {@link #edit} would refuse when it starts: a request without the subject a
+     * locate-then-edit method needs, a layer the model lacks. Cheap; the server calls it when a job is submitted, so
+     * that a job that cannot run is refused at once rather than failing in the queue.
+     */
+    default void check(LanguageModel model, List<EditRequest> requests) {}
 }

@@ -99,6 +99,12 @@ public final class LanguageModel implements AutoCloseable {
         }
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
         WeightFiles files = WeightFiles.open(dir);
+        if (config.numLayers() > files.weightMap.size()) {
+            // every layer has tensors; without this a config of 10^9 layers would list their names before failing
+            files.close();
+            throw IceditException.inFile(dir.resolve("config.json"), "the config has " + config.numLayers()
+                    + " layers but the weights hold only " + files.weightMap.size() + " tensors");
+        }
         NDManager manager = Backend.newManager(options.device());
         try {
             Map<String, String> diskNames = resolveNames(dir, config, files);
@@ -351,10 +357,15 @@ public final class LanguageModel implements AutoCloseable {
         return weights.names().stream().filter(this::isModified).toList();
     }
 
-    /** Writes the model, edits included, as a Hugging Face directory (see {@link ModelWriter}). */
+    /**
+     * Writes the model, edits included, as a Hugging Face directory (see {@link ModelWriter}). A failed file
+     * operation is reported as an {@link IceditException} that names the target and says what was in the way.
+     */
     public void save(Path target) throws IOException {
         try (Lease lease = lease()) {
             ModelWriter.write(this, lease.weights(), target);
+        } catch (IOException e) {
+            throw IceditException.io(target, "cannot save the model", e);
         }
     }
 

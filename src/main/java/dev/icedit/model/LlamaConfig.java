@@ -44,14 +44,14 @@ public record LlamaConfig(
     public static final String SLIDING = "sliding_attention";
 
     static LlamaConfig from(ConfigJson c, String type) {
-        int hidden = c.requireInt("hidden_size");
-        int heads = c.requireInt("num_attention_heads");
-        int kvHeads = c.intOr("num_key_value_heads", heads);
+        int hidden = c.requireSize("hidden_size");
+        int heads = c.requireSize("num_attention_heads");
+        int kvHeads = c.sizeOr("num_key_value_heads", heads);
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
             throw IceditException.inFile(c.file, "num_attention_heads " + heads
                     + " is not a multiple of num_key_value_heads " + kvHeads);
         }
-        Integer headDimKey = c.intOrNull("head_dim");
+        Integer headDimKey = c.sizeOrNull("head_dim");
         if (headDimKey == null && hidden % heads != 0 && !type.equals("qwen3")) {
             throw IceditException.inFile(c.file, "hidden_size " + hidden + " is not a multiple of num_attention_heads "
                     + heads + " and no head_dim is given");
@@ -62,10 +62,10 @@ public record LlamaConfig(
         if (!act.equals("silu") && !act.equals("swish")) {
             throw IceditException.inFile(c.file, "unsupported hidden_act '" + act + "' (only silu)");
         }
-        int maxPos = c.intOr("max_position_embeddings", 2048);
-        int layers = c.requireInt("num_hidden_layers");
+        int maxPos = c.sizeOr("max_position_embeddings", 2048);
+        int layers = c.requireSize("num_hidden_layers");
         Integer window = type.equals("mistral") || (type.startsWith("qwen") && c.boolOr("use_sliding_window", false))
-                ? c.intOrNull("sliding_window") : null;
+                ? c.sizeOrNull("sliding_window") : null;
         if (window != null && window < 1) {
             throw IceditException.inFile(c.file, "sliding_window must be >= 1, got " + window);
         }
@@ -75,14 +75,14 @@ public record LlamaConfig(
         boolean oBias = (type.equals("llama") || type.equals("qwen3")) && attentionBias;
         return new LlamaConfig(
                 type,
-                c.requireInt("vocab_size"),
+                c.requireSize("vocab_size"),
                 hidden,
-                c.requireInt("intermediate_size"),
+                c.requireSize("intermediate_size"),
                 layers,
                 heads,
                 kvHeads,
                 headDim,
-                c.doubleOr("rms_norm_eps", 1e-6),
+                c.positiveOr("rms_norm_eps", 1e-6),
                 Rope.read(c, maxPos),
                 maxPos,
                 c.boolOr("tie_word_embeddings", false),

@@ -44,7 +44,7 @@ public record Rope(String type, double theta, double factor, int maxPositions, i
         JsonNode spec = scaling != null && scaling.isObject() && !scaling.isEmpty() ? scaling
                 : params != null && params.isObject() ? params : null;
         String where = spec == scaling ? "rope_scaling" : "rope_parameters";
-        double theta = c.doubleOr("rope_theta", 10000.0);
+        double theta = c.positiveOr("rope_theta", 10000.0);
         double partial = c.doubleOr("partial_rotary_factor", 1.0);
         if (spec != null && spec.hasNonNull("partial_rotary_factor")) {
             partial = new Key(c, spec, where).number("partial_rotary_factor", partial);
@@ -65,7 +65,7 @@ public record Rope(String type, double theta, double factor, int maxPositions, i
                     + String.join(", ", SUPPORTED) + ")");
         }
         // llama3 and yarn read original_max_position_embeddings; a top-level key of that name overrides theirs
-        int original = c.has("original_max_position_embeddings") ? c.requireInt("original_max_position_embeddings")
+        int original = c.has("original_max_position_embeddings") ? c.requireSize("original_max_position_embeddings")
                 : spec.hasNonNull("original_max_position_embeddings") ? k.integer("original_max_position_embeddings")
                 : maxPositions;
         double factor = type.equals("default") ? 1.0 : k.required("factor");

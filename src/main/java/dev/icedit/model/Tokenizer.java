@@ -108,6 +108,17 @@ public final class Tokenizer implements AutoCloseable {
             Long e = tokenId(json, tc, "eos_token");
             eos = e == null ? List.of() : List.of(e);
         }
+        // these go into sequences the model embeds: an id past its vocabulary would fail inside the engine
+        try {
+            checkInVocabulary(dir, config, gc, "bos_token_id", config.bosTokenIds(), bos);
+            for (Long e : eos) {
+                checkInVocabulary(dir, config, gc, "eos_token_id", config.eosTokenIds(), e);
+            }
+            checkInVocabulary(dir, config, gc, "pad_token_id", config.padTokenIds(), pad);
+        } catch (RuntimeException e) {
+            hf.close();
+            throw e;
+        }
         ChatTemplate chat = null;
         if (chatTemplate) {
             chat = ChatTemplate.load(dir, tc);
@@ -136,6 +147,16 @@ public final class Tokenizer implements AutoCloseable {
             return fromConfig.get(0);
         }
         return fromTokenizer;
+    }
+
+    private static void checkInVocabulary(Path dir, ModelConfig config, ConfigJson gen, String key,
+            java.util.List<Long> fromConfig, Long id) {
+        if (id != null && id >= config.vocabSize()) {
+            String from = !gen.tokenIds(key).isEmpty() ? "generation_config.json"
+                    : !fromConfig.isEmpty() ? "config.json" : "tokenizer_config.json";
+            throw IceditException.inFile(dir.resolve(from), key + " " + id + " is outside the model's vocabulary of "
+                    + config.vocabSize() + " tokens");
+        }
     }
 
     private static Long tokenId(ObjectNode json, ConfigJson tc, String key) {

@@ -8,6 +8,7 @@ import dev.icedit.edit.Editors;
 import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.Presets;
 import dev.icedit.model.ModelConfig;
+import dev.icedit.model.Unicode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,17 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
             return preset(m, name);
         }
         if (node.isObject()) {
-            return HyperParams.parse(node.toString(), m.hparamsType(), "hparams");
+            // paths on the server are the server's to choose: a request may not name a corpus to read or a folder
+            // to write statistics into, beyond what the model's preset says
+            Map<String, Object> preset = HyperParams.asMap(Presets.forModel(m.name(), config).hyperParams());
+            for (String key : List.of("stats_dir", "mom2_dataset")) {
+                if (node.has(key) && !node.get(key).isNull()
+                        && !(node.get(key).isTextual() && node.get(key).asText().equals(preset.get(key)))) {
+                    throw ApiError.badRequest("hparams: " + key + " names a path on the server and cannot be set"
+                            + " through the API (leave it out to use the preset's)");
+                }
+            }
+            return Json.convert(node, m.hparamsType(), "hparams");
         }
         throw ApiError.badRequest("hparams must be a preset name (string) or an object of hyper-parameters");
     }
@@ -142,6 +153,10 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
         if (value.length() > limits.maxPromptChars()) {
             throw ApiError.badRequest("'" + field + "' is " + value.length() + " characters; the limit is "
                     + limits.maxPromptChars());
+        }
+        String problem = Unicode.problem(value, "'" + field + "'");
+        if (problem != null) {
+            throw ApiError.badRequest(problem);
         }
         return value;
     }

@@ -7,6 +7,8 @@ import dev.icedit.model.LanguageModel;
 import dev.icedit.model.NextTokens;
 import dev.icedit.model.Scorer;
 import dev.icedit.model.Tokenizer;
+import dev.icedit.model.Unicode;
+import dev.icedit.tensor.Backend;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,7 +55,7 @@ final class ModelApi {
         m.put("context_length", model.config().maxPositions());
         m.put("parameters", model.parameterCount());
         m.put("compute_dtype", model.computeType().toString().toLowerCase(java.util.Locale.ROOT));
-        m.put("device", model.device().isGpu() ? "gpu:" + model.device().getDeviceId() : model.device().getDeviceType());
+        m.put("device", Backend.deviceName(model.device()));
         m.put("chat_template", chatTemplate());
         m.put("edits_applied", edits.journalSize());
         m.put("modified_weights", model.modifiedWeights());
@@ -77,6 +79,9 @@ final class ModelApi {
         int max = b.maxNewTokens() == null ? DEFAULT_NEW_TOKENS : b.maxNewTokens();
         if (max < 1 || max > limits.maxNewTokens()) {
             throw ApiError.badRequest("max_new_tokens must be between 1 and " + limits.maxNewTokens() + ", got " + max);
+        }
+        if (b.topK() != null && (b.topK() < 0 || b.topK() > limits.maxTopK())) {
+            throw ApiError.badRequest("top_k must be between 0 (off) and " + limits.maxTopK() + ", got " + b.topK());
         }
         GenerationOptions options = new GenerationOptions(max, b.minNewTokens() == null ? 0 : b.minNewTokens(),
                 b.temperature() == null ? 0 : b.temperature(), b.topK() == null ? 0 : b.topK(),
@@ -163,6 +168,10 @@ final class ModelApi {
         if (value.length() > limits.maxPromptChars()) {
             throw ApiError.badRequest("'" + field + "' is " + value.length() + " characters; the limit is "
                     + limits.maxPromptChars());
+        }
+        String problem = Unicode.problem(value, "'" + field + "'");
+        if (problem != null) {
+            throw ApiError.badRequest(problem);
         }
         return value;
     }

@@ -223,6 +223,24 @@ class EvalCommandTest {
         assertThat(other.err()).contains("holds a run with other settings").contains("method (was \"NONE\", now \"IN-CONTEXT\")");
     }
 
+    @Test
+    void aPromptThatIsNotValidUnicodeIsReportedAtTheStartAndTheReportIsStillWritten(@TempDir Path tmp)
+            throws Exception {
+        String records = Files.readString(Path.of(DATA)).strip();
+        Path data = Files.writeString(tmp.resolve("surrogate.json"), records.substring(0, records.length() - 1)
+                + ", {\"prompt\": \"Who wrote \\udc00 Hamlet?\", \"target_new\": \"Marlowe\", \"rephrase_prompt\": \"r\","
+                + " \"subject\": \"Hamlet\", \"locality\": {}, \"portability\": {}}]");
+        Path dir = tmp.resolve("out");
+        CliRun r = CliRun.of("eval", "--model", MODEL, "--data", data.toString(), "--out", dir.toString(),
+                "--fluency-tokens", "20", "--quiet", "--method", "NONE");
+        assertThat(r.code()).as(r.err()).isZero();
+        // said before the run starts, on the line listing skipped records
+        assertThat(r.err().lines().limit(2)).anySatisfy(l -> assertThat(l).contains("skipped record 3: 'prompt'"
+                + " contains an unpaired UTF-16 surrogate"));
+        assertThat(summary(dir).get("cases").asInt()).isEqualTo(3);
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("unpaired UTF-16 surrogate");
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

@@ -8,6 +8,7 @@ import dev.icedit.edit.EditResult;
 import dev.icedit.edit.EditedKeys;
 import dev.icedit.edit.Editor;
 import dev.icedit.edit.HyperParams;
+import dev.icedit.edit.locate.LocateChecks;
 import dev.icedit.edit.locate.NullSpace;
 import dev.icedit.edit.locate.TargetOptimizer;
 import dev.icedit.edit.memit.Memit;
@@ -91,6 +92,11 @@ public final class AlphaEdit implements Editor {
             return new EditResult(NAME, reported, requests, weights, c.baseFingerprint,
                     TargetOptimizer.meanLosses(c.losses), (System.nanoTime() - start) / 1e9, keys);
         }
+    }
+
+    @Override
+    public void check(LanguageModel model, List<EditRequest> requests) {
+        LocateChecks.check(model, requests, hp.layers(), hp.vLossLayer(), NAME);
     }
 
     /** Runs AlphaEdit and keeps what each layer's update computed (for tests and reports). */

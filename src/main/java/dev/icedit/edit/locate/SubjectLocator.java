@@ -3,6 +3,8 @@ package dev.icedit.edit.locate;
 import dev.icedit.edit.EditRequest;
 import dev.icedit.model.Tokenizer;
 import dev.icedit.tensor.IceditException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Finds the subject of a fact inside a prompt and the token where ROME and MEMIT read the key: the subject is
@@ -22,6 +24,17 @@ public final class SubjectLocator {
                     + " request for '" + r.prompt() + "' has none: give --subject or a \"subject\" field");
         }
         return r.subject().strip();
+    }
+
+    /** The subject of each request, checking that each has one and that its prompt names it. */
+    public static List<String> subjects(List<EditRequest> requests, String method) {
+        List<String> subjects = new ArrayList<>();
+        for (EditRequest r : requests) {
+            String subject = requireSubject(r, method);
+            find(r.prompt(), subject);
+            subjects.add(subject);
+        }
+        return subjects;
     }
 
     /** The [start, end) character range of the first occurrence of {@code subject} in {@code prompt}. */

@@ -12,6 +12,7 @@ import dev.icedit.edit.Editor;
 import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.locate.ContextTemplates;
 import dev.icedit.edit.locate.Keys;
+import dev.icedit.edit.locate.LocateChecks;
 import dev.icedit.edit.locate.MlpProjection;
 import dev.icedit.edit.locate.Mom2Settings;
 import dev.icedit.edit.locate.SecondMoments;
@@ -126,6 +127,11 @@ public final class Memit implements Editor {
         }
     }
 
+    @Override
+    public void check(LanguageModel model, List<EditRequest> requests) {
+        LocateChecks.check(model, requests, hp.layers(), hp.vLossLayer(), NAME);
+    }
+
     /** Runs MEMIT and keeps what each layer's update computed (for tests and reports). */
     public Computation compute(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
         return compute(model, requests, progress, hp.plan(),
@@ -135,20 +141,12 @@ public final class Memit implements Editor {
     /** MEMIT's pipeline with another method's settings and per-layer solve. */
     public static Computation compute(LanguageModel model, List<EditRequest> requests, EditProgress progress,
             Plan plan, LayerSolver solver) {
-        if (requests.isEmpty()) {
-            throw new IceditException("no edit requests given");
-        }
-        List<String> subjects = new ArrayList<>();
-        for (EditRequest r : requests) {
-            String subject = SubjectLocator.requireSubject(r, plan.method());
-            SubjectLocator.find(r.prompt(), subject);
-            subjects.add(subject);
-        }
+        LocateChecks.check(model, requests, plan.layers(), plan.vLossLayer(), plan.method());
+        List<String> subjects = SubjectLocator.subjects(requests, plan.method());
         List<String> names = new ArrayList<>();
         for (int layer : plan.layers()) {
             names.add(MlpProjection.weightName(model, layer, plan.method()));
         }
-        TargetOptimizer.checkLossLayer(plan.vLossLayer(), model, plan.method());
         int zLayer = plan.layers().get(plan.layers().size() - 1);
         Computation c = new Computation();
         Map<Integer, SecondMoments.Stats> stats = Map.of();

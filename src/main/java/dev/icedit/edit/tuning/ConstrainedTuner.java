@@ -68,6 +68,14 @@ public final class ConstrainedTuner implements Editor {
     }
 
     @Override
+    public void check(LanguageModel model, List<EditRequest> requests) {
+        if (requests.isEmpty()) {
+            throw new IceditException("no edit requests given");
+        }
+        trainedWeights(model);
+    }
+
+    @Override
     public EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
         try (EditedKeys none = new EditedKeys()) {
             return edit(model, requests, progress, none);
@@ -76,9 +84,7 @@ public final class ConstrainedTuner implements Editor {
 
     @Override
     public EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress, EditedKeys earlier) {
-        if (requests.isEmpty()) {
-            throw new IceditException("no edit requests given");
-        }
+        check(model, requests);
         List<String> names = trainedWeights(model);
         long start = System.nanoTime();
         Map<String, Object> reported = new LinkedHashMap<>(hyperParameters());

@@ -7,6 +7,7 @@ import dev.icedit.eval.run.CaseRecord;
 import dev.icedit.eval.run.CurvePoint;
 import dev.icedit.eval.run.EvalRunner;
 import dev.icedit.eval.run.RunDirectory;
+import dev.icedit.model.Unicode;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -157,7 +158,7 @@ public final class HtmlReport {
             return "";
         }
         StringBuilder b = new StringBuilder(s.length());
-        for (char ch : s.toCharArray()) {
+        for (char ch : Unicode.replaceInvalid(s).toCharArray()) {
             switch (ch) {
                 case '<' -> b.append("&lt;");
                 case '>' -> b.append("&gt;");
