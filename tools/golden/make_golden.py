@@ -98,12 +98,32 @@ INIT_STD = 0.2           # std of every 2-D weight
 VEC_STD = 0.1            # std of biases and of (norm weight - 1)
 EOS_ROW_SCALE = 1.5      # EOS row of the output embedding scaled further, so greedy runs can hit EOS
 
-# name -> spec
+# name -> spec. "arch" is the transformers class family (default: the name); "unpadded" (default True) also
+# stores each forward prompt's logits alone; "old_rope_keys" rewrites config.json after saving to the older
+# rope_theta + rope_scaling keys (as checkpoints from before transformers 5 have them); "gradient_text" overrides
+# GRADIENT_TEXT.
 MODEL_SPECS = {
     "gpt2": {"tok": "gpt", "save_dtype": "float32", "shard": None, "base_seed": 1100, "ice": True},
     "llama": {"tok": "llama", "save_dtype": "float32", "shard": "200KB", "base_seed": 2200, "ice": True},
     "qwen2": {"tok": "qwen", "save_dtype": "bfloat16", "shard": None, "base_seed": 3300, "ice": False},
     "mistral": {"tok": "llama", "save_dtype": "float16", "shard": None, "base_seed": 4400, "ice": False},
+    # Llama 3.2 style: llama3 rope (all three frequency bands present), tied embeddings, bf16 on disk.
+    "llama3": {"arch": "llama", "tok": "llama", "save_dtype": "bfloat16", "shard": None, "base_seed": 5500,
+               "ice": False, "unpadded": False},
+    "llama-yarn": {"arch": "llama", "tok": "llama", "save_dtype": "bfloat16", "shard": None, "base_seed": 6600,
+                   "ice": False, "unpadded": False},
+    # Dynamic NTK: max_position_embeddings 16, so the forward batch (37 tokens), the long greedy prompt and the
+    # gradient text go beyond it, and the short greedy prompts cross it while generating with the KV cache.
+    "llama-dynamic": {"arch": "llama", "tok": "llama", "save_dtype": "float32", "shard": None, "base_seed": 7700,
+                      "ice": False, "unpadded": False, "gradient_text": None},
+    "llama-linear": {"arch": "llama", "tok": "llama", "save_dtype": "float16", "shard": None, "base_seed": 8800,
+                     "ice": False, "unpadded": False, "old_rope_keys": True},
+    # Qwen3: q/k RMSNorm per head, head_dim 32 != hidden 64 / 4 heads, tied, bf16.
+    "qwen3": {"tok": "qwen", "save_dtype": "bfloat16", "shard": None, "base_seed": 9900, "ice": False,
+              "unpadded": False},
+    # Qwen2 with use_sliding_window: layer 0 full attention, layers 1-2 a window of 8 (max_window_layers 1).
+    "qwen2-sw": {"arch": "qwen2", "tok": "qwen", "save_dtype": "bfloat16", "shard": None, "base_seed": 10100,
+                 "ice": False},
 }
 
 MLP_OUT_PARAM = {
@@ -112,6 +132,21 @@ MLP_OUT_PARAM = {
     "qwen2": "model.layers.1.mlp.down_proj.weight",
     "mistral": "model.layers.1.mlp.down_proj.weight",
 }
+for _name in MODEL_SPECS:
+    MLP_OUT_PARAM.setdefault(_name, "model.layers.1.mlp.down_proj.weight")
+
+# Rope and window settings of the added tiny models (see README "Models").
+LLAMA3_ROPE = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+               "high_freq_factor": 4.0, "original_max_position_embeddings": 64}
+YARN_ROPE = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 32}
+DYNAMIC_ROPE = {"rope_type": "dynamic", "rope_theta": 10000.0, "factor": 4.0}
+DYNAMIC_MAX_POSITIONS = 16
+LINEAR_ROPE = {"rope_type": "linear", "rope_theta": 10000.0, "factor": 2.0}
+QWEN2_SW_WINDOW = 8
+
+
+def arch_of(name):
+    return MODEL_SPECS[name].get("arch", name)
 
 
 def log(*a):
@@ -293,11 +328,16 @@ def fix_tokenizer_config(d):
 # Models
 # ---------------------------------------------------------------------------
 
-def _rope_config(cls, theta, **kw):
+def _rope_config(cls, theta, rope=None, **kw):
+    params = dict(rope) if rope else {"rope_type": "default", "rope_theta": theta}
     try:
-        return cls(rope_parameters={"rope_type": "default", "rope_theta": theta}, **kw)
+        return cls(rope_parameters=params, **kw)
     except (TypeError, ValueError):
-        return cls(rope_theta=theta, **kw)
+        legacy = {k: v for k, v in params.items() if k not in ("rope_theta", "rope_type")}
+        if params["rope_type"] != "default":
+            legacy["type"] = params["rope_type"]
+            kw["rope_scaling"] = legacy
+        return cls(rope_theta=params["rope_theta"], **kw)
 
 
 def make_config(name, vocab_size, ids):
@@ -314,25 +354,64 @@ def make_config(name, vocab_size, ids):
                             num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128,
                             initializer_range=INIT_STD, rms_norm_eps=1e-5, tie_word_embeddings=False,
                             attention_bias=False, mlp_bias=False, **common_ids)
+    qwen2 = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                 num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128, initializer_range=INIT_STD,
+                 rms_norm_eps=1e-6, **common_ids)
     if name == "qwen2":
-        return _rope_config(T.Qwen2Config, 10000.0, vocab_size=vocab_size, hidden_size=64,
-                            intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                            num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128,
-                            initializer_range=INIT_STD, rms_norm_eps=1e-6, tie_word_embeddings=True,
-                            use_sliding_window=False, **common_ids)
+        return _rope_config(T.Qwen2Config, 10000.0, num_hidden_layers=2, tie_word_embeddings=True,
+                            use_sliding_window=False, **qwen2)
     if name == "mistral":
         return _rope_config(T.MistralConfig, 10000.0, vocab_size=vocab_size, hidden_size=64,
                             intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                             num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128,
                             initializer_range=INIT_STD, rms_norm_eps=1e-5, tie_word_embeddings=False,
                             sliding_window=16, **common_ids)
+    small_llama = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, hidden_act="silu",
+                       initializer_range=INIT_STD, rms_norm_eps=1e-5, attention_bias=False, mlp_bias=False,
+                       **common_ids)
+    if name == "llama3":
+        return _rope_config(T.LlamaConfig, 0, rope=LLAMA3_ROPE, max_position_embeddings=128,
+                            tie_word_embeddings=True, **small_llama)
+    if name == "llama-yarn":
+        return _rope_config(T.LlamaConfig, 0, rope=YARN_ROPE, max_position_embeddings=128,
+                            tie_word_embeddings=False, **small_llama)
+    if name == "llama-dynamic":
+        return _rope_config(T.LlamaConfig, 0, rope=DYNAMIC_ROPE, max_position_embeddings=DYNAMIC_MAX_POSITIONS,
+                            tie_word_embeddings=False, **small_llama)
+    if name == "llama-linear":
+        return _rope_config(T.LlamaConfig, 0, rope=LINEAR_ROPE, max_position_embeddings=128,
+                            tie_word_embeddings=False, **small_llama)
+    if name == "qwen3":
+        return _rope_config(T.Qwen3Config, 1000000.0, vocab_size=vocab_size, hidden_size=64,
+                            intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                            num_key_value_heads=2, head_dim=32, hidden_act="silu", max_position_embeddings=128,
+                            initializer_range=INIT_STD, rms_norm_eps=1e-6, tie_word_embeddings=True,
+                            attention_bias=False, use_sliding_window=False, **common_ids)
+    if name == "qwen2-sw":
+        return _rope_config(T.Qwen2Config, 10000.0, num_hidden_layers=3, tie_word_embeddings=False,
+                            use_sliding_window=True, sliding_window=QWEN2_SW_WINDOW, max_window_layers=1, **qwen2)
     raise ValueError(name)
 
 
 def model_class(name):
     import transformers as T
-    return {"gpt2": T.GPT2LMHeadModel, "llama": T.LlamaForCausalLM,
-            "qwen2": T.Qwen2ForCausalLM, "mistral": T.MistralForCausalLM}[name]
+    return {"gpt2": T.GPT2LMHeadModel, "llama": T.LlamaForCausalLM, "qwen2": T.Qwen2ForCausalLM,
+            "mistral": T.MistralForCausalLM, "qwen3": T.Qwen3ForCausalLM}[arch_of(name)]
+
+
+def write_old_rope_keys(d):
+    """Rewrites config.json's rope_parameters as the older top-level rope_theta plus rope_scaling {type, ...}."""
+    p = os.path.join(d, "config.json")
+    with open(p, encoding="utf-8") as f:
+        cfg = json.load(f)
+    params = cfg.pop("rope_parameters")
+    cfg["rope_theta"] = params.pop("rope_theta")
+    params["type"] = params.pop("rope_type")
+    cfg["rope_scaling"] = params
+    with open(p, "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
 
 
 @torch.no_grad()
@@ -377,7 +456,29 @@ def load_model(path):
     dtypes = sorted({str(p.dtype) for p in model.parameters()})
     model = model.float().to("cpu")
     model.eval()
+    fresh_dynamic_rope(model)
     return model, dtypes
+
+
+def fresh_dynamic_rope(model):
+    """transformers' dynamic rotary module keeps the longest sequence it has seen (max_seq_len_cached) and goes on
+    using the frequencies computed for it for shorter sequences down to max_position_embeddings, so one call's
+    result depends on the calls before it. For goldens that depend only on their inputs, every call without a
+    KV cache (a plain forward, the prefill of generate) starts from the state of a freshly loaded model; within
+    one generate() the length only grows, so the steps after the prefill are left alone."""
+    rotary = [m for m in model.modules() if hasattr(m, "original_inv_freq") and hasattr(m, "max_seq_len_cached")]
+    if not rotary or "dynamic" not in str(getattr(rotary[0], "rope_type", "")):
+        return
+
+    def reset(module, args, kwargs):
+        cache = kwargs.get("past_key_values")
+        if cache is None or cache.get_seq_length() == 0:
+            for r in rotary:
+                r.inv_freq = r.original_inv_freq.clone()
+                r.max_seq_len_cached = r.original_max_seq_len
+        return None
+
+    model.register_forward_pre_hook(reset, with_kwargs=True)
 
 
 # ---------------------------------------------------------------------------
@@ -467,10 +568,14 @@ def forward_goldens(model, tok, prompts, store, with_unpadded=True):
 def sliding_window_check(d, fw, store, window):
     """For information: how much the sliding window changes the logits of the longest
     prompt (re-load with sliding_window=None and compare with the golden unpadded logits)."""
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
     i = max(range(len(fw["lengths"])), key=lambda k: fw["lengths"][k])
+    kw = {"sliding_window": None}
+    layer_types = getattr(AutoConfig.from_pretrained(d), "layer_types", None)
+    if layer_types:  # Qwen2/Qwen3 name the attention of each layer; all full without a window
+        kw["layer_types"] = ["full_attention"] * len(layer_types)
     m = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager",
-                                             sliding_window=None).float().eval()
+                                             **kw).float().eval()
     ids = fw["input_ids"][i][-fw["lengths"][i]:]
     full = m(input_ids=torch.tensor([ids], dtype=torch.long)).logits.float()[0]
     ref = store.t[f"forward.logits_unpadded.{i}"][0]
@@ -479,6 +584,51 @@ def sliding_window_check(d, fw, store, window):
             "semantics": "query at index q attends keys k with q - window < k <= q (window tokens incl. itself)",
             "max_abs_diff_vs_no_window_positions_lt_window": diff[:window].max().item(),
             "max_abs_diff_vs_no_window_positions_ge_window": diff[window:].max().item() if len(ids) > window else None}
+
+
+def _rotary(model):
+    for m in model.modules():
+        if hasattr(m, "inv_freq") and hasattr(m, "attention_scaling") and hasattr(m, "rope_type"):
+            return m
+    return None
+
+
+def rope_info(model):
+    """For rope types other than default: the parameters as transformers standardised them, and the inverse
+    frequencies and cos/sin scaling its init function gives at several sequence lengths (the seq_len argument
+    matters for dynamic only; "init" is the value the module starts with)."""
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+    r = _rotary(model)
+    if r is None or r.rope_type == "default":
+        return None
+    cfg = model.config
+    fn = ROPE_INIT_FUNCTIONS[r.rope_type]
+    out = {"rope_type": r.rope_type, "parameters": dict(cfg.rope_parameters),
+           "max_position_embeddings": int(cfg.max_position_embeddings), "inv_freq": {}, "attention_scaling": {}}
+    lengths = [None] + sorted({int(cfg.max_position_embeddings), int(cfg.max_position_embeddings) + 1, 37, 64})
+    for length in lengths:
+        seq = None if length is None else torch.tensor(length)
+        inv, scaling = fn(cfg, None, seq_len=seq)
+        key = "init" if length is None else str(length)
+        out["inv_freq"][key] = [float(x) for x in inv.float().tolist()]
+        out["attention_scaling"][key] = float(scaling)
+    return out
+
+
+@torch.no_grad()
+def rope_check(d, fw, store):
+    """For information: how far the golden forward logits are from the same weights with default rope."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+    cfg = AutoConfig.from_pretrained(d)
+    plain = {"rope_type": "default", "rope_theta": cfg.rope_parameters["rope_theta"]}
+    m = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager",
+                                             rope_parameters=plain).float().eval()
+    ids = torch.tensor(fw["input_ids"], dtype=torch.long)
+    mask = torch.tensor(fw["attention_mask"], dtype=torch.long)
+    pos = torch.tensor(fw["position_ids"], dtype=torch.long)
+    logits = m(input_ids=ids, attention_mask=mask, position_ids=pos).logits.float()
+    ref = store.t[fw["logits_key"]]
+    return {"max_abs_diff_vs_default_rope": (logits - ref)[mask.bool()].abs().max().item()}
 
 
 def _gaps_from_logits(step_logits, finished_before):
@@ -747,7 +897,7 @@ def read_tensors(d):
 
 def build_and_save(name, spec, tokenizers_by_kind, seed, d):
     raw, info = tokenizers_by_kind[spec["tok"]]
-    hf_tok = wrap_tokenizer(raw, info, bos=(name != "qwen2"))
+    hf_tok = wrap_tokenizer(raw, info, bos=(spec["tok"] != "qwen"))
     ids = {"bos": hf_tok.bos_token_id, "eos": hf_tok.eos_token_id, "pad": hf_tok.pad_token_id}
     V = raw.get_vocab_size()
     config = make_config(name, V, ids)
@@ -767,6 +917,8 @@ def build_and_save(name, spec, tokenizers_by_kind, seed, d):
     if spec["shard"]:
         kw["max_shard_size"] = spec["shard"]
     model.save_pretrained(d, **kw)
+    if spec.get("old_rope_keys"):
+        write_old_rope_keys(d)
     hf_tok.save_pretrained(d)
     before = fix_tokenizer_config(d)
     return before
@@ -828,7 +980,7 @@ def generate_one(name, spec, tokenizers_by_kind, out_dir, args):
     g["tokenizer_json_mismatches"] = mism
     if mism:
         log(f"[{name}] WARNING: transformers ids differ from raw tokenizer.json for {len(mism)} strings")
-    g["forward"] = forward_goldens(model, tok, FORWARD_PROMPTS, store)
+    g["forward"] = forward_goldens(model, tok, FORWARD_PROMPTS, store, with_unpadded=spec.get("unpadded", True))
     singles, batch, gap, argmax_ok = greedy_goldens(model, tok, GREEDY_PROMPTS)
     g["greedy"] = singles
     g["greedy_batch"] = batch
@@ -839,7 +991,11 @@ def generate_one(name, spec, tokenizers_by_kind, out_dir, args):
     sw = getattr(model.config, "sliding_window", None)
     if sw:
         g["sliding_window_check"] = sliding_window_check(d, g["forward"], store, sw)
-    g["gradient"] = gradient_goldens(model, tok, GRADIENT_TEXT, MLP_OUT_PARAM[name], store)
+    text = spec.get("gradient_text", GRADIENT_TEXT) or FORWARD_PROMPTS[2]
+    g["gradient"] = gradient_goldens(model, tok, text, MLP_OUT_PARAM[name], store)
+    g["rope"] = rope_info(model)
+    if g["rope"]:
+        g["rope"]["check"] = rope_check(d, g["forward"], store)
     if spec["ice"]:
         g["ice_loss"], g["ftm_loss"], g["ftl_loss"] = ice_goldens(model, tok, MLP_OUT_PARAM[name], store)
     cfg = config_keys(d)
@@ -850,9 +1006,11 @@ def generate_one(name, spec, tokenizers_by_kind, out_dir, args):
         json.dump(g, f, indent=1, ensure_ascii=False)
         f.write("\n")
     summary = {"ok": True, "seed": chosen, "min_greedy_gap": gap,
-               "pad_consistency_max_abs_diff": g["forward"]["pad_consistency_max_abs_diff"],
+               "pad_consistency_max_abs_diff": g["forward"].get("pad_consistency_max_abs_diff"),
                "forward_lengths": g["forward"]["lengths"],
                "sliding_window_check": g.get("sliding_window_check"),
+               "layer_types": getattr(model.config, "layer_types", None),
+               "rope": {k: v for k, v in (g.get("rope") or {}).items() if k != "inv_freq"} or None,
                "greedy_batch_matches_single": batch["matches_single"],
                "greedy_argmax_consistent": argmax_ok,
                "tokenizer_json_mismatches": len(mism),
@@ -876,31 +1034,41 @@ def cmd_generate(args):
         toks[kind] = train_tokenizer(kind, corpus)
         log(f"tokenizer {kind}: vocab {toks[kind][0].get_vocab_size()}")
     names = args.models.split(",") if args.models else list(MODEL_SPECS)
-    summary = {"versions": versions(), "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "corpus_sentences": len(corpus), "models": {}}
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    summary = {"versions": versions(), "generated_utc": now, "corpus_sentences": len(corpus), "models": {}}
+    summary_path = os.path.join(out_dir, "summary.json")
+    if args.models and os.path.exists(summary_path):
+        # a subset: keep the other models' entries; the new ones say when and with what they were made
+        with open(summary_path, encoding="utf-8") as f:
+            summary = json.load(f)
+        log(f"updating {summary_path}: keeping {sorted(set(summary['models']) - set(names))}")
     for name in names:
         try:
             summary["models"][name] = generate_one(name, MODEL_SPECS[name], toks, out_dir, args)
+            if args.models:
+                summary["models"][name].update({"versions": versions(), "generated_utc": now})
         except Exception as e:  # keep going with the other models
             traceback.print_exc()
             summary["models"][name] = {"ok": False, "error": f"{type(e).__name__}: {e}",
                                        "traceback": traceback.format_exc()}
-    with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as f:
+    with open(summary_path, "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1, ensure_ascii=False)
         f.write("\n")
     log("=" * 70)
     log("SUMMARY")
     for name, s in summary["models"].items():
+        if name not in names:
+            continue
         if s.get("ok"):
             log(f"  {name:8s} OK  seed={s['seed']} min_greedy_gap={s['min_greedy_gap']:.4g} "
-                f"pad_diff={s['pad_consistency_max_abs_diff']:.3g} lengths={s['forward_lengths']} "
+                f"pad_diff={s['pad_consistency_max_abs_diff'] if s['pad_consistency_max_abs_diff'] is None else format(s['pad_consistency_max_abs_diff'], '.3g')} lengths={s['forward_lengths']} "
                 f"batch==single={s['greedy_batch_matches_single']} files={s['weight_files']} "
                 f"tok_mismatch={s['tokenizer_json_mismatches']} tc_written={s['tokenizer_class_written_by_transformers']} "
                 f"({s['seconds']}s)")
             log(f"           config keys: {sorted(s['config'].keys())}")
         else:
             log(f"  {name:8s} FAILED: {s['error']}")
-    ok = all(s.get("ok") for s in summary["models"].values())
+    ok = all(summary["models"][n].get("ok") for n in names)
     log("ALL OK" if ok else "SOME MODELS FAILED")
     return 0 if ok else 1
 

@@ -11,11 +11,14 @@ import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.EditResult;
 import dev.icedit.edit.Editor;
 import dev.icedit.edit.Editors;
+import dev.icedit.edit.HyperParams;
+import dev.icedit.edit.Presets;
 import dev.icedit.model.GenerationOptions;
 import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.SaveTarget;
 import dev.icedit.model.Scorer;
+import dev.icedit.model.Tokenizer;
 import dev.icedit.tensor.IceditException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -24,12 +27,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 @Command(name = "edit", mixinStandardHelpOptions = true, sortOptions = false,
@@ -38,6 +39,7 @@ import picocli.CommandLine.Spec;
 final class EditCommand implements Callable<Integer> {
     @Mixin ModelOption model;
     @Spec picocli.CommandLine.Model.CommandSpec spec;
+    @ParentCommand Main main;
 
     @Option(names = {"-p", "--prompt"}, description = "the prompt, e.g. \"The capital of France is\"") String prompt;
     @Option(names = {"-t", "--target"}, description = "the new answer, e.g. \"Rome\"") String target;
@@ -51,8 +53,12 @@ final class EditCommand implements Callable<Integer> {
     String method;
     @Option(names = "--list-methods", description = "list the editing methods and exit") boolean listMethods;
     @Option(names = "--hparams", paramLabel = "FILE|PRESET",
-            description = "hyper-parameter YAML file or preset name (default: the preset matching the model)")
+            description = "hyper-parameter YAML file or preset name (default: the shipped preset for the model's shape,"
+                    + " else one derived from its shape; the choice and the reason are printed)")
     String hparams;
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override one hyper-parameter of the preset,"
+            + " VALUE in YAML (repeatable), e.g. --set norm_constraint=1e-3 --set layers=[2,3]")
+    Map<String, String> set = new LinkedHashMap<>();
     @Option(names = "--seed", description = "seed for the method's random choices (overrides the hparams' seed)") Long seed;
     @Option(names = "--guard", description = "after the edit, check the target is the greedy answer and unrelated"
             + " prompts keep theirs; if not, reject the edit: revert it and write no patch and no model") boolean guard;
@@ -65,13 +71,15 @@ final class EditCommand implements Callable<Integer> {
             + " (only its model files are replaced) and --patch replace a file that is not a patch") boolean overwrite;
     @Option(names = "--json", description = "print the result as JSON") boolean json;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
+    @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
+    private String presetLine;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (listMethods) {
             for (String n : Editors.names()) {
-                out.printf("%-8s %s%n", n, Editors.method(n).description());
+                out.printf("%-10s %s%n", n, Editors.method(n).description());
             }
             return 0;
         }
@@ -83,8 +91,13 @@ final class EditCommand implements Callable<Integer> {
         if (patch != null) {
             EditPatch.refuseToReplace(patch.toAbsolutePath(), overwrite);
         }
-        try (LanguageModel m = model.load()) {
-            Object hp = Editors.loadHyperParams(method, m.config(), hparams);
+        try (LanguageModel m = model.load(chatTemplate)) {
+            Presets.Choice preset = Presets.resolve(method, m.config(), hparams);
+            Object hp = preset.hyperParams();
+            Map<String, Object> overrides = HyperParams.parseValues(set);
+            if (!overrides.isEmpty()) {
+                hp = HyperParams.with(hp, overrides);
+            }
             if (seed != null) {
                 hp = Editors.method(method).reseed(hp, seed);
             }
@@ -95,39 +108,35 @@ final class EditCommand implements Callable<Integer> {
             EditGuard guardian = asked == null ? null : asked.excluding(requests, List.of());
             EditGuard.Baseline baseline = guardian == null ? null : guardian.capture(m);
             EditResult result;
-            try (ProgressBar bar = quiet || json ? null : new ProgressBarBuilder().setTaskName(editor.method())
-                    .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(
-                            System.err)).setInitialMax(1).build()) {
+            try (Progress progress = quiet || json ? Progress.quiet()
+                    : new Progress(spec.commandLine().getErr(), main.terminal, false)) {
                 result = editor.edit(m, requests, new EditProgress() {
                     @Override
                     public void step(int step, int total, double loss) {
-                        if (bar != null) {
-                            bar.maxHint(total);
-                            bar.stepTo(step);
-                            bar.setExtraMessage(String.format("loss %.4f", loss));
-                        }
+                        progress.show(editor.method() + " steps", step, total, String.format("loss %.4f", loss));
                     }
 
                     @Override
                     public void work(String task, long done, long total) {
-                        if (bar != null) {
-                            bar.maxHint(total);
-                            bar.stepTo(done);
-                            bar.setExtraMessage(task);
-                        }
+                        progress.show(editor.method() + " " + task, done, total, null);
                     }
 
                     @Override
                     public void phase(String description) {
-                        if (bar != null) {
-                            bar.setExtraMessage(description);
-                        }
+                        progress.note(editor.method() + ": " + description);
                     }
                 });
             }
             EditJournal journal = new EditJournal(m);
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("method", result.method());
+            Map<String, Object> presetReport = preset.describe();
+            presetLine = preset.summary();
+            if (!overrides.isEmpty()) {
+                presetReport.put("overrides", overrides);
+                presetLine += "; with " + overrides;
+            }
+            report.put("preset", presetReport);
             report.put("hyper_parameters", result.hyperParameters());
             report.put("model", m.directory().toString());
             report.put("seconds", result.seconds());
@@ -174,9 +183,23 @@ final class EditCommand implements Callable<Integer> {
             if (prompt != null || target != null) {
                 throw new IceditException("give either --requests or --prompt/--target, not both");
             }
-            EditRequest[] rs = new ObjectMapper().readValue(requestsFile.toFile(), EditRequest[].class);
-            if (rs.length == 0) {
+            EditRequest[] rs;
+            try {
+                rs = new ObjectMapper().readValue(requestsFile.toFile(), EditRequest[].class);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw IceditException.inFile(requestsFile, e.getCause() instanceof IceditException bad
+                        ? bad.getMessage() : "expected a JSON list of {prompt, target, subject, context}: "
+                        + e.getOriginalMessage());
+            } catch (java.io.IOException e) {
+                throw IceditException.io(requestsFile, "cannot read", e);
+            }
+            if (rs == null || rs.length == 0) {
                 throw IceditException.inFile(requestsFile, "no requests");
+            }
+            for (int i = 0; i < rs.length; i++) {
+                if (rs[i] == null) {
+                    throw IceditException.inFile(requestsFile, "request " + i + " is null");
+                }
             }
             return List.of(rs);
         }
@@ -190,11 +213,13 @@ final class EditCommand implements Callable<Integer> {
     static List<Map<String, Object>> measure(LanguageModel m, List<EditRequest> requests) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (EditRequest r : requests) {
-            long[] promptIds = m.tokenizer().encode(r.prompt());
-            long[] targetIds = m.tokenizer().encodePlain(r.spacedTarget());
+            Tokenizer.Continuation t = r.tokens(m.tokenizer());
+            long[] promptIds = t.prompt();
+            long[] targetIds = t.tokens();
             Scorer.Scored s = Scorer.score(m, promptIds, targetIds);
             long[] gen = Generator.generate(m, List.of(promptIds), GenerationOptions.greedy(targetIds.length + 6)).get(0);
             Map<String, Object> row = new LinkedHashMap<>();
+            row.put("target_tokens", targetIds);
             row.put("greedy", m.tokenizer().decode(gen));
             row.put("target_probability", Math.exp(s.sum()));
             row.put("target_is_greedy", s.tokenAccuracy() == 1.0);
@@ -208,6 +233,7 @@ final class EditCommand implements Callable<Integer> {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
             return;
         }
+        out.println("preset: " + presetLine);
         out.printf("%s edit of %d request(s) in %.1f s; loss %s%n", report.get("method"), rows.size(),
                 (double) report.get("seconds"), lossSummary((List<?>) report.get("loss_per_step")));
         for (Map<String, Object> row : rows) {

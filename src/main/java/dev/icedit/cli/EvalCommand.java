@@ -10,17 +10,13 @@ import dev.icedit.eval.run.MethodPlan;
 import dev.icedit.model.LanguageModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
@@ -30,6 +26,7 @@ import picocli.CommandLine.Spec;
 final class EvalCommand implements Callable<Integer> {
     @Mixin ModelOption model;
     @Spec picocli.CommandLine.Model.CommandSpec spec;
+    @ParentCommand Main main;
 
     @Option(names = "--data", required = true, paramLabel = "FILE",
             description = "KnowEdit (ZsRE, wiki_counterfact, wiki_recent, WikiBio) or EasyEdit CounterFact file, JSON or JSON lines")
@@ -38,7 +35,8 @@ final class EvalCommand implements Callable<Integer> {
             description = "editing method (see 'icedit edit --list-methods'), NONE (no edit) or IN-CONTEXT (the fact in the prompt)")
     String method;
     @Option(names = "--hparams", paramLabel = "FILE|PRESET",
-            description = "hyper-parameter YAML file or preset name (default: the preset matching the model)")
+            description = "hyper-parameter YAML file or preset name (default: the preset for the model, shipped or derived;"
+                    + " the cases a preset from 'icedit tune' was tuned on are left out)")
     String hparams;
     @Option(names = "--limit", paramLabel = "N", description = "evaluate at most N cases") Integer limit;
     @Option(names = "--offset", paramLabel = "K", defaultValue = "0", description = "pass over the first K usable cases")
@@ -60,6 +58,7 @@ final class EvalCommand implements Callable<Integer> {
             description = "length in tokens, prompt included, of the text sampled for fluency and PPL_r (default ${DEFAULT-VALUE})")
     int fluencyTokens;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
+    @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
 
     @Override
     public Integer call() {
@@ -78,8 +77,11 @@ final class EvalCommand implements Callable<Integer> {
             err.println("  ... (all skipped records are listed in report.html)");
         }
         err.flush();
-        try (LanguageModel m = model.load()) {
-            Evaluation.Outcome outcome = Evaluation.run(m, dataset, options, out, new Bar(err, !quiet));
+        try (LanguageModel m = model.load(chatTemplate)) {
+            Evaluation.Outcome outcome;
+            try (Progress progress = quiet ? Progress.quiet() : new Progress(err, main.terminal, true)) {
+                outcome = Evaluation.run(m, dataset, options, out, new Bar(err, progress));
+            }
             print(stdout, outcome.summary());
             long failed = outcome.result().cases().stream().filter(c -> c.editError() != null).count();
             if (failed > 0) {
@@ -94,6 +96,13 @@ final class EvalCommand implements Callable<Integer> {
     private static void print(PrintWriter out, Map<String, Object> s) {
         out.printf("%s on %s (%s%s), %s cases:%n", s.get("method"), s.get("dataset"), s.get("mode"),
                 s.get("schedule") == null ? "" : ", " + s.get("schedule"), s.get("cases"));
+        Object merges = s.get("boundary_merges");
+        if (merges instanceof Number n && n.intValue() > 0) {
+            out.printf("  %-17s %d (prompt, answer) pairs whose answer tokens merge into the prompt's last token%n",
+                    "boundary_merges", n.intValue());
+        } else {
+            out.printf("  %-17s 0%n", "boundary_merges");
+        }
         for (String k : Summary.KEYS) {
             Object v = s.get(k);
             if (k.startsWith("edit_succ") || k.equals("rephrase") || k.equals("portability") || k.equals("locality")
@@ -104,41 +113,33 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    /** The progress bar on stderr (unless --quiet): cases (or edits) done, rate and time left; and notes. */
+    /** Progress on stderr (unless --quiet): cases (or edits) done, rate and time left; and notes. */
     private static final class Bar implements EvalListener {
         private final PrintWriter err;
-        private final boolean show;
-        private ProgressBar bar;
+        private final Progress progress;
+        private String phase;
+        private int total;
 
-        Bar(PrintWriter err, boolean show) {
+        Bar(PrintWriter err, Progress progress) {
             this.err = err;
-            this.show = show;
+            this.progress = progress;
         }
 
         @Override
         public void started(String phase, int total, int done) {
-            if (!show) {
-                return;
-            }
-            bar = new ProgressBarBuilder().setTaskName(phase).setInitialMax(total).showSpeed()
-                    .setSpeedUnit(java.time.temporal.ChronoUnit.MINUTES).setUnit(" " + phase, 1)
-                    .setStyle(ProgressBarStyle.ASCII).startsFrom(done, Duration.ZERO)
-                    .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+            this.phase = phase;
+            this.total = total;
+            progress.show(phase, done, total, null);
         }
 
         @Override
         public void advanced(int done) {
-            if (bar != null) {
-                bar.stepTo(done);
-            }
+            progress.show(phase, done, total, null);
         }
 
         @Override
         public void finished() {
-            if (bar != null) {
-                bar.close();
-                bar = null;
-            }
+            progress.finish();
         }
 
         @Override

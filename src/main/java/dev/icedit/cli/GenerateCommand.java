@@ -22,6 +22,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "0", description = "sample from the k most likely tokens (0 = all)") int topK;
     @Option(names = "--top-p", defaultValue = "1", description = "nucleus sampling mass (1 = off)") double topP;
     @Option(names = "--seed", defaultValue = "0", description = "sampling seed") long seed;
+    @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
 
     @Override
     public Integer call() {
@@ -29,8 +30,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (prompt.isEmpty()) {
             throw new dev.icedit.tensor.IceditException("prompt is empty");
         }
-        try (LanguageModel m = model.load()) {
-            long[] ids = m.tokenizer().encode(prompt);
+        try (LanguageModel m = model.load(chatTemplate)) {
+            long[] ids = m.tokenizer().encodePrompt(prompt);
             long[] out = Generator.generate(m, List.of(ids), opts).get(0);
             spec.commandLine().getOut().println(prompt + m.tokenizer().decode(out));
         }

@@ -2,8 +2,11 @@ package dev.icedit.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.icedit.edit.Editors;
+import dev.icedit.edit.Presets;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.ModelConfig;
+import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.DType;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -16,7 +19,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Show a model's architecture, parameter count, dtypes and memory.")
+        description = {"Show a model's architecture (rope type, head_dim, tied embeddings, attention window, q/k norm),"
+                + " parameter count, dtypes and memory, and the preset each editing method would use and why."})
 final class InspectCommand implements Callable<Integer> {
     @Mixin ModelOption model;
     @Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -30,10 +34,26 @@ final class InspectCommand implements Callable<Integer> {
             if (json) {
                 out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
             } else {
-                info.forEach((k, v) -> out.printf("%-22s %s%n", k, v));
+                print(out, info, "");
             }
         }
         return 0;
+    }
+
+    /** Scalars one per line; nested maps as an indented block under their key. */
+    private static void print(PrintWriter out, Map<String, Object> info, String indent) {
+        for (Map.Entry<String, Object> e : info.entrySet()) {
+            if (e.getValue() instanceof Map<?, ?> nested && nested.values().stream().anyMatch(v -> v instanceof Map)) {
+                out.printf("%s%s:%n", indent, e.getKey());
+                @SuppressWarnings("unchecked") Map<String, Object> inner = (Map<String, Object>) nested;
+                print(out, inner, indent + "  ");
+            } else if (e.getValue() instanceof Map<?, ?> flat && indent.isEmpty()) {
+                out.printf("%s:%n", e.getKey());
+                flat.forEach((k, v) -> out.printf("  %-20s %s%n", k, v));
+            } else {
+                out.printf("%s%-" + Math.max(1, 22 - indent.length()) + "s %s%n", indent, e.getKey(), e.getValue());
+            }
+        }
     }
 
     static Map<String, Object> describe(LanguageModel m) {
@@ -61,13 +81,27 @@ final class InspectCommand implements Callable<Integer> {
         }
         info.put("dtypes_on_disk", dtypes);
         info.put("compute_dtype", m.computeType().toString());
-        info.put("device", m.device().toString());
+        info.put("device", Backend.deviceName(m.device()));
         info.put("weights_on_disk_mb", Math.round(diskBytes / 1e5) / 10.0);
         info.put("weights_in_memory_mb", Math.round(params * (long) m.computeType().getNumOfBytes() / 1e5) / 10.0);
         info.put("mlp_output_weight", c.mlpOutputWeight(0).replace(".0.", ".{layer}."));
+        info.put("architecture", c.features());
+        Map<String, Object> presets = new LinkedHashMap<>();
+        for (String method : Editors.names()) {
+            try {
+                Presets.Choice choice = Presets.forModel(method, c);
+                presets.put(method, choice.summary());
+            } catch (dev.icedit.tensor.IceditException e) {
+                presets.put(method, "none: " + e.getMessage());
+            }
+        }
+        info.put("presets", presets);
         try {
+            info.put("tokenizer", m.tokenizer().transformersClass() + " (the class transformers builds for this"
+                    + " directory, whose pipeline icedit runs)");
             info.put("bos_token_id", m.tokenizer().bosTokenId());
             info.put("eos_token_id", m.tokenizer().eosTokenId());
+            info.put("eos_token_ids", m.tokenizer().eosTokenIds());
         } catch (RuntimeException noTokenizer) {
             info.put("tokenizer", "none (" + noTokenizer.getMessage() + ")");
         }

@@ -25,9 +25,20 @@ public final class ModelOption {
     }
 
     public LanguageModel load() {
-        return LanguageModel.load(directory(), new LanguageModel.Options(
-                device == null ? Backend.defaultDevice() : Backend.parseDevice(device), DType.parseCompute(dtype)));
+        return load(false);
     }
+
+    /** Loads the model; with {@code chatTemplate} every prompt is wrapped in the model's chat template. */
+    public LanguageModel load(boolean chatTemplate) {
+        return LanguageModel.load(directory(), new LanguageModel.Options(
+                device == null ? Backend.defaultDevice() : Backend.parseDevice(device), DType.parseCompute(dtype),
+                chatTemplate));
+    }
+
+    /** The help text of --chat-template, the same for every command that has it. */
+    static final String CHAT_TEMPLATE_HELP = "wrap each prompt as a user turn of the model's chat template"
+            + " (tokenizer_config.json) and continue after its generation prompt; off by default, as the reference"
+            + " implementations run";
 
     /**
      * The embedded default model: $ICEDIT_DEFAULT_MODEL, else models/default under the installation directory

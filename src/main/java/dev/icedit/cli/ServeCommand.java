@@ -40,6 +40,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-concurrent", defaultValue = "8", description = "most forward passes at once; more wait"
             + " (default ${DEFAULT-VALUE})")
     int maxConcurrent;
+    @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
 
     @Override
     public Integer call() throws Exception {
@@ -51,7 +52,7 @@ final class ServeCommand implements Callable<Integer> {
         ServerOptions options = new ServerOptions(host, port, workdir, t == null || t.isEmpty() ? null : t,
                 Limits.defaults().withMaxNewTokens(maxNewTokens).withMaxConcurrentForwards(maxConcurrent));
         PrintWriter out = spec.commandLine().getOut();
-        try (LanguageModel m = model.load(); ModelServer server = new ModelServer(m, options)) {
+        try (LanguageModel m = model.load(chatTemplate); ModelServer server = new ModelServer(m, options)) {
             Thread hook = new Thread(server::close, "icedit-serve-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             server.start();

@@ -125,8 +125,8 @@ public final class EditGuard {
         List<Check> checks = new ArrayList<>();
         for (EditRequest r : requests) {
             String continuation = continuations(model, List.of(r.prompt()),
-                    model.tokenizer().encodePlain(r.spacedTarget()).length).get(0);
-            checks.add(new Check("target", r.prompt(), r.spacedTarget(), continuation,
+                    r.tokens(model.tokenizer()).tokens().length).get(0);
+            checks.add(new Check("target", r.prompt(), model.tokenizer().answerText(r.target()), continuation,
                     continuation.strip().startsWith(r.target())));
         }
         List<String> after = continuations(model, prompts, tokens);
@@ -140,7 +140,7 @@ public final class EditGuard {
     private static List<String> continuations(LanguageModel model, List<String> prompts, int tokens) {
         List<long[]> ids = new ArrayList<>();
         for (String p : prompts) {
-            ids.add(model.tokenizer().encode(p));
+            ids.add(model.tokenizer().encodePrompt(p));
         }
         List<String> out = new ArrayList<>();
         if (ids.isEmpty()) {

@@ -1,6 +1,8 @@
 package dev.icedit.edit;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.icedit.model.Tokenizer;
+import dev.icedit.model.Unicode;
 import dev.icedit.tensor.IceditException;
 import java.util.List;
 
@@ -15,28 +17,39 @@ public record EditRequest(String prompt, String target, String subject, List<Str
         if (prompt == null || prompt.isBlank()) {
             throw new IceditException("edit request has an empty prompt");
         }
+        Unicode.requireValid(prompt, "the prompt of an edit request");
         if (target == null || target.isBlank()) {
             throw new IceditException("edit request for '" + prompt + "' has an empty target");
         }
-        target = target.strip();
-        context = context == null ? List.of() : List.copyOf(context);
-        for (String c : context) {
+        target = Unicode.requireValid(target.strip(), "the target of the edit request for '" + prompt + "'");
+        for (String c : context == null ? List.<String>of() : context) {
             if (c == null || c.isBlank()) {
                 throw new IceditException("edit request for '" + prompt + "' has an empty context sentence");
             }
+            Unicode.requireValid(c, "a context sentence of the edit request for '" + prompt + "'");
         }
+        context = context == null ? List.of() : List.copyOf(context);
         if (subject != null && subject.isBlank()) {
             subject = null;
         }
+        Unicode.requireValid(subject, "the subject of the edit request for '" + prompt + "'");
     }
 
     public static EditRequest of(String prompt, String target) {
         return new EditRequest(prompt, target, null, List.of());
     }
 
-    /** The target as joined to the prompt: with one leading space. */
-    public String spacedTarget() {
-        return " " + target;
+    /**
+     * The prompt's tokens and the target's after them, as every method trains and scores them
+     * ({@link Tokenizer#answer}: the joint encoding of prompt and target, cut after the prompt's tokens).
+     */
+    public Tokenizer.Continuation tokens(Tokenizer tok) {
+        Tokenizer.Continuation c = tok.answer(prompt, target);
+        if (c.tokens().length == 0) {
+            throw new IceditException("target '" + target + "' has no tokens of its own after the prompt '" + prompt
+                    + "' (the tokenizer merges it into the prompt's last token)");
+        }
+        return c;
     }
 
     /** The context sentences ICE uses: those given, else the fact itself. */

@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * What an edit computed: the new values of the weights it changes (owned by this result until a journal applies
  * them), the loss after each step, and how long it took. {@code baseFingerprint} identifies the values those
- * weights had before, so the edit can only be applied to the model it was computed on.
+ * weights had before, so the edit can only be applied to the model it was computed on. Methods that remember the
+ * keys of earlier edits also report the keys this edit wrote ({@link #editedKeys()}, see {@link EditedKeys}).
  */
 public final class EditResult implements AutoCloseable {
     private final String method;
@@ -21,10 +22,19 @@ public final class EditResult implements AutoCloseable {
     private final String baseFingerprint;
     private final List<Double> lossPerStep;
     private final double seconds;
+    private final Map<String, NDArray> editedKeys;
     private boolean transferred;
 
     public EditResult(String method, Map<String, Object> hyperParameters, List<EditRequest> requests,
             Map<String, NDArray> newWeights, String baseFingerprint, List<Double> lossPerStep, double seconds) {
+        this(method, hyperParameters, requests, newWeights, baseFingerprint, lossPerStep, seconds, Map.of());
+    }
+
+    /** With the keys this edit wrote, by weight name, (n, I) each, owned by this result. */
+    public EditResult(String method, Map<String, Object> hyperParameters, List<EditRequest> requests,
+            Map<String, NDArray> newWeights, String baseFingerprint, List<Double> lossPerStep, double seconds,
+            Map<String, NDArray> editedKeys) {
+        this.editedKeys = Collections.unmodifiableMap(new LinkedHashMap<>(editedKeys));
         this.method = method;
         this.hyperParameters = Collections.unmodifiableMap(hyperParameters);
         this.requests = List.copyOf(requests);
@@ -77,6 +87,15 @@ public final class EditResult implements AutoCloseable {
         return seconds;
     }
 
+    /**
+     * The keys at which this edit wrote, by weight name, (n, I) float64, computed on the edited weights: what
+     * {@link EditedKeys#add} takes once the edit is installed. Empty for methods that keep no such state. They stay
+     * this result's, freed by {@link #close()}.
+     */
+    public Map<String, NDArray> editedKeys() {
+        return editedKeys;
+    }
+
     /** Marks the new weights as owned by someone else (a journal that installed them). */
     void transferOwnership() {
         transferred = true;
@@ -88,5 +107,6 @@ public final class EditResult implements AutoCloseable {
             newWeights.values().forEach(NDArray::close);
             transferred = true;
         }
+        editedKeys.values().forEach(NDArray::close);
     }
 }

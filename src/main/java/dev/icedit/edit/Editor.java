@@ -15,4 +15,22 @@ public interface Editor {
     java.util.Map<String, Object> hyperParameters();
 
     EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress);
+
+    /**
+     * The edit as one of a sequence on this model: {@code earlier} holds the keys the sequence's installed edits
+     * wrote (read, never changed). Methods that use them (AlphaEdit; ICE, FT-M and FT-L with
+     * {@code null_space_edited_keys}) override this; the others edit as {@link #edit(LanguageModel, List,
+     * EditProgress)} does.
+     */
+    default EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress,
+            EditedKeys earlier) {
+        return edit(model, requests, progress);
+    }
+
+    /**
+     * Refuses, before any work, what {@link #edit} would refuse when it starts: a request without the subject a
+     * locate-then-edit method needs, a layer the model lacks. Cheap; the server calls it when a job is submitted, so
+     * that a job that cannot run is refused at once rather than failing in the queue.
+     */
+    default void check(LanguageModel model, List<EditRequest> requests) {}
 }

@@ -1,5 +1,7 @@
 package dev.icedit.edit;
 
+import dev.icedit.edit.alphaedit.AlphaEdit;
+import dev.icedit.edit.alphaedit.AlphaEditHyperParams;
 import dev.icedit.edit.ft.FtlObjective;
 import dev.icedit.edit.ft.FtmObjective;
 import dev.icedit.edit.ice.IceObjective;
@@ -9,12 +11,8 @@ import dev.icedit.edit.rome.Rome;
 import dev.icedit.edit.rome.RomeHyperParams;
 import dev.icedit.edit.tuning.ConstrainedTuner;
 import dev.icedit.edit.tuning.TuningHyperParams;
-import dev.icedit.model.Gpt2Config;
-import dev.icedit.model.LlamaConfig;
 import dev.icedit.model.ModelConfig;
 import dev.icedit.tensor.IceditException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +23,8 @@ import java.util.function.Function;
 
 /**
  * The editing methods by name, each with its hyper-parameter type and shipped presets
- * ({@code hparams/METHOD/PRESET.yaml}: default-model, gpt2-xl, llama-2-7b).
+ * ({@code hparams/METHOD/PRESET.yaml}: default-model, gpt2-xl, llama-2-7b); {@link Presets} picks or derives the
+ * preset for a model.
  */
 public final class Editors {
     /** How to make one method's editor from its hyper-parameter record. */
@@ -57,6 +56,9 @@ public final class Editors {
                 "rank-one model editing of one MLP layer at the subject's token (Meng et al., NeurIPS 2022)"));
         register(new Method<>("MEMIT", MemitHyperParams.class, Memit::new, MemitHyperParams::withSeed,
                 "mass editing: many facts at once, spread over several MLP layers (Meng et al., ICLR 2023)"));
+        register(new Method<>(AlphaEdit.NAME, AlphaEditHyperParams.class, AlphaEdit::new,
+                AlphaEditHyperParams::withSeed, "MEMIT projected onto the null space of preserved keys, for long edit"
+                        + " sequences (Fang et al., ICLR 2025)"));
     }
 
     private Editors() {}
@@ -81,39 +83,16 @@ public final class Editors {
     }
 
     /**
-     * Makes an editor. {@code hparams} is a YAML file or a preset name; when null, the preset for the model is
-     * picked with {@link #presetFor}.
+     * Makes an editor. {@code hparams} is a YAML file or a preset name; when null, the preset for the model
+     * ({@link Presets#forModel}).
      */
     public static Editor create(String methodName, ModelConfig config, String hparams) {
         return method(methodName).create(loadHyperParams(methodName, config, hparams));
     }
 
+    /** The hyper-parameters {@link Presets#resolve} chooses. */
     public static Object loadHyperParams(String methodName, ModelConfig config, String hparams) {
-        Method<?> m = method(methodName);
-        if (hparams != null && (hparams.endsWith(".yaml") || hparams.endsWith(".yml") || Files.exists(Path.of(hparams)))) {
-            return HyperParams.load(Path.of(hparams), m.hparamsType());
-        }
-        String preset = hparams != null ? hparams : presetFor(config);
-        Object hp = HyperParams.preset(m.name(), preset, m.hparamsType());
-        if (hp == null) {
-            throw new IceditException("no preset '" + preset + "' for " + m.name()
-                    + " (shipped: default-model, gpt2-xl, llama-2-7b; or give a YAML file)");
-        }
-        return hp;
-    }
-
-    /**
-     * The preset matching a model's shape: gpt2-xl for GPT-2 with 48 layers of width 1600, llama-2-7b for a
-     * Llama with 32 layers of width 4096, otherwise default-model (the embedded model's settings).
-     */
-    public static String presetFor(ModelConfig config) {
-        if (config instanceof Gpt2Config g && g.nLayer() == 48 && g.nEmbd() == 1600) {
-            return "gpt2-xl";
-        }
-        if (config instanceof LlamaConfig l && l.numHiddenLayers() == 32 && l.hiddenSize() == 4096) {
-            return "llama-2-7b";
-        }
-        return "default-model";
+        return Presets.resolve(methodName, config, hparams).hyperParams();
     }
 
     private static TuningHyperParams checkObjective(TuningHyperParams hp, String expected) {

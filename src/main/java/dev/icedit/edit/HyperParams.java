@@ -15,12 +15,17 @@ import java.util.Map;
  * Reads hyper-parameter YAML files into immutable records whose keys are named as the reference implementations
  * name them. An unknown key, a missing required key or a value of the wrong type fails the load with the file and
  * the key named. Shipped presets live on the class path under {@code hparams/METHOD/NAME.yaml}.
+ *
+ * <p>One top-level key is not a hyper-parameter: {@value #TUNED_ON}, which {@code icedit tune} writes to record the
+ * cases it tuned on (the evaluation reads it to leave them out); loading ignores it.
  */
 public final class HyperParams {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
     private static final ObjectMapper PLAIN = new ObjectMapper();
+    /** Provenance written by {@code icedit tune}; not a hyper-parameter. */
+    public static final String TUNED_ON = "tuned_on";
 
     private HyperParams() {}
 
@@ -60,7 +65,14 @@ public final class HyperParams {
 
     private static <T> T parse(InputStream in, Class<T> type, String where) throws IOException {
         try {
-            T value = YAML.readValue(in, type);
+            com.fasterxml.jackson.databind.JsonNode tree = YAML.readTree(in);
+            if (tree == null || tree.isMissingNode() || tree.isNull()) {
+                throw new IceditException(where + ": empty hyper-parameter file");
+            }
+            if (tree instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+                o.remove(TUNED_ON);
+            }
+            T value = YAML.treeToValue(tree, type);
             if (value == null) {
                 throw new IceditException(where + ": empty hyper-parameter file");
             }
@@ -81,6 +93,71 @@ public final class HyperParams {
             throw new IceditException(where + ": invalid YAML: " + e.getOriginalMessage());
         }
     }
+
+    /**
+     * The same hyper-parameters with some keys changed (by their YAML names), checked like a file; for derived
+     * presets and tuning candidates.
+     */
+    @SuppressWarnings("unchecked")
+    public static <T> T with(T hparams, Map<String, Object> changes) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>(asMap(hparams));
+        for (String key : changes.keySet()) {
+            if (!m.containsKey(key)) {
+                throw new IceditException("unknown key '" + key + "' (known: " + m.keySet() + ")");
+            }
+        }
+        m.putAll(changes);
+        try {
+            return (T) YAML.convertValue(m, hparams.getClass());
+        } catch (IllegalArgumentException e) {
+            Throwable c = e.getCause() != null && e.getCause().getCause() instanceof IceditException ie ? ie : e;
+            throw new IceditException("hyper-parameters " + changes + ": " + c.getMessage(), e);
+        }
+    }
+
+    /** KEY=VALUE options ({@code --set}) as changes for {@link #with}: each value read as YAML. */
+    public static Map<String, Object> parseValues(Map<String, String> keyValues) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        keyValues.forEach((k, v) -> out.put(k, parseValue(v)));
+        return out;
+    }
+
+    /** A value written as YAML ("64", "[3, 4]", "0.5", "text", "null"), as a file would hold it. */
+    public static Object parseValue(String yaml) {
+        try {
+            return YAML.readValue(yaml, Object.class);
+        } catch (IOException e) {
+            throw new IceditException("'" + yaml + "' is not a YAML value: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The hyper-parameters as a YAML document in the record's key order, after {@code comment} (each line written
+     * as a YAML comment) and followed by {@code extra} top-level entries (such as {@value #TUNED_ON}).
+     */
+    public static String toYaml(Object hparams, String comment, Map<String, Object> extra) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>(asMap(hparams));
+        if (extra != null) {
+            m.putAll(extra);
+        }
+        StringBuilder sb = new StringBuilder();
+        if (comment != null && !comment.isBlank()) {
+            for (String line : comment.strip().split("\n", -1)) {
+                sb.append(line.isEmpty() ? "#" : "# " + line).append('\n');
+            }
+        }
+        try {
+            sb.append(YAML_OUT.writeValueAsString(m));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        return sb.toString();
+    }
+
+    private static final ObjectMapper YAML_OUT = new ObjectMapper(YAMLFactory.builder()
+            .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
+            .build());
 
     /** The record as a map of its YAML keys, for reports and patch metadata. */
     @SuppressWarnings("unchecked")

@@ -5,7 +5,10 @@ import ai.djl.ndarray.NDScope;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Continues prompts with a KV cache: one pass over the (left-padded) prompts, then one token per step. */
+/**
+ * Continues prompts with a KV cache: one pass over the (left-padded) prompts, then one token per step. A row ends at
+ * any of the tokenizer's EOS ids (generation_config.json may list several).
+ */
 public final class Generator {
     private Generator() {}
 
@@ -33,15 +36,14 @@ public final class Generator {
                     + model.config().maxPositions() + "-token context window");
         }
         Tokenizer tok = null;
-        Long eos = null;
+        List<Long> eos;
         try {
             tok = model.tokenizer();
-            eos = tok.eosTokenId();
+            eos = tok.eosTokenIds();
         } catch (RuntimeException noTokenizer) {
-            List<Long> ids = model.config().eosTokenIds();
-            eos = ids.isEmpty() ? null : ids.get(0);
+            eos = model.config().eosTokenIds();
         }
-        long pad = tok != null ? tok.padTokenId() : eos != null ? eos : 0;
+        long pad = tok != null ? tok.padTokenId() : !eos.isEmpty() ? eos.get(0) : 0;
         TokenSampler sampler = new TokenSampler(options);
         boolean[] done = new boolean[rows];
         try (KvCache cache = new KvCache(model.config().numLayers())) {
@@ -55,10 +57,9 @@ public final class Generator {
                         next[b] = pad;
                         continue;
                     }
-                    Long banned = n < options.minNewTokens() ? eos : null;
-                    next[b] = sampler.next(last[b], banned);
+                    next[b] = sampler.next(last[b], n < options.minNewTokens() ? eos : List.of());
                     out.get(b).add(next[b]);
-                    if (options.stopAtEos() && eos != null && next[b] == eos) {
+                    if (options.stopAtEos() && eos.contains(next[b])) {
                         done[b] = true;
                     }
                     allDone &= done[b];
@@ -97,7 +98,7 @@ public final class Generator {
         if (prompt == null || prompt.isEmpty()) {
             throw new dev.icedit.tensor.IceditException("prompt is empty");
         }
-        long[] ids = model.tokenizer().encode(prompt);
+        long[] ids = model.tokenizer().encodePrompt(prompt);
         return model.tokenizer().decode(generate(model, List.of(ids), options).get(0));
     }
 }

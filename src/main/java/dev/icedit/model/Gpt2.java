@@ -48,7 +48,7 @@ final class Gpt2 implements Transformer {
             String[] n = names[l];
             x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
             NDArray h = layerNorm(x, w.get(n[LN1_W]), w.get(n[LN1_B])); // (B, T, C)
-            x = x.add(attention(w, n, l, h, b, t, ctx.mask, cache)); // (B, T, C)
+            x = x.add(attention(w, n, l, h, b, t, ctx.mask(null), cache)); // (B, T, C)
             h = layerNorm(x, w.get(n[LN2_W]), w.get(n[LN2_B])); // (B, T, C)
             NDArray k = activation(conv1d(h, w.get(n[FC_W]), w.get(n[FC_B]))); // (B, T, I)
             k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);

@@ -23,8 +23,8 @@ public record Gpt2Config(
         implements ModelConfig {
 
     static Gpt2Config from(ConfigJson c) {
-        int nEmbd = c.requireInt("n_embd");
-        int nHead = c.requireInt("n_head");
+        int nEmbd = c.requireSize("n_embd");
+        int nHead = c.requireSize("n_head");
         if (nHead <= 0 || nEmbd % nHead != 0) {
             throw IceditException.inFile(c.file, "n_embd " + nEmbd + " is not a multiple of n_head " + nHead);
         }
@@ -36,14 +36,14 @@ public record Gpt2Config(
             throw IceditException.inFile(c.file, "add_cross_attention is not supported");
         }
         return new Gpt2Config(
-                c.requireInt("vocab_size"),
-                c.intOr("n_positions", 1024),
+                c.requireSize("vocab_size"),
+                c.sizeOr("n_positions", 1024),
                 nEmbd,
-                c.requireInt("n_layer"),
+                c.requireSize("n_layer"),
                 nHead,
-                c.has("n_inner") ? c.requireInt("n_inner") : 4 * nEmbd,
+                c.has("n_inner") ? c.requireSize("n_inner") : c.derivedSize("n_inner", "4 x n_embd", 4L * nEmbd),
                 act,
-                c.doubleOr("layer_norm_epsilon", 1e-5),
+                c.positiveOr("layer_norm_epsilon", 1e-5),
                 c.boolOr("scale_attn_weights", true),
                 c.boolOr("scale_attn_by_inverse_layer_idx", false),
                 c.tokenIds("bos_token_id"),
@@ -88,6 +88,18 @@ public record Gpt2Config(
 
     public int headDim() {
         return nEmbd / nHead;
+    }
+
+    @Override
+    public Map<String, Object> features() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("position_encoding", "learned (" + nPositions + " positions)");
+        m.put("head_dim", headDim());
+        m.put("tied_embeddings", true);
+        m.put("sliding_window", "none");
+        m.put("qk_norm", false);
+        m.put("activation", activationFunction);
+        return m;
     }
 
     @Override

@@ -51,12 +51,24 @@ public final class LanguageModel implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock(true);
     private volatile Weights weights;
     private Tokenizer tokenizer;
+    private boolean chatTemplate;
     private String fingerprint;
 
-    /** Load settings: where to compute and in which dtype. */
-    public record Options(Device device, DType computeDType) {
+    /**
+     * Load settings: where to compute, in which dtype, and whether every prompt is wrapped as a user turn of the
+     * model's chat template (see {@link Tokenizer#encodePrompt}).
+     */
+    public record Options(Device device, DType computeDType, boolean chatTemplate) {
+        public Options(Device device, DType computeDType) {
+            this(device, computeDType, false);
+        }
+
         public static Options defaults() {
             return new Options(Backend.defaultDevice(), DType.F32);
+        }
+
+        public Options withChatTemplate(boolean on) {
+            return new Options(device, computeDType, on);
         }
     }
 
@@ -88,6 +100,12 @@ public final class LanguageModel implements AutoCloseable {
         }
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
         WeightFiles files = WeightFiles.open(dir);
+        if (config.numLayers() > files.weightMap.size()) {
+            // every layer has tensors; without this a config of 10^9 layers would list their names before failing
+            files.close();
+            throw IceditException.inFile(dir.resolve("config.json"), "the config has " + config.numLayers()
+                    + " layers but the weights hold only " + files.weightMap.size() + " tensors");
+        }
         NDManager manager = Backend.newManager(options.device());
         try {
             Map<String, String> diskNames = resolveNames(dir, config, files);
@@ -107,7 +125,13 @@ public final class LanguageModel implements AutoCloseable {
                 }
                 loaded.put(e.getKey(), readTensor(manager, f, entry, options.computeDType().djl()));
             }
-            return new LanguageModel(dir, config, manager, options.computeDType().djl(), files, diskNames, loaded);
+            LanguageModel model = new LanguageModel(dir, config, manager, options.computeDType().djl(), files,
+                    diskNames, loaded);
+            if (options.chatTemplate()) {
+                model.chatTemplate = true;
+                model.tokenizer(); // a missing or unrenderable template fails now, not at the first prompt
+            }
+            return model;
         } catch (RuntimeException e) {
             manager.close();
             files.close();
@@ -199,7 +223,7 @@ public final class LanguageModel implements AutoCloseable {
     /** The tokenizer, loaded on first use; a directory without tokenizer.json can still run on token ids. */
     public synchronized Tokenizer tokenizer() {
         if (tokenizer == null) {
-            tokenizer = Tokenizer.load(directory, config);
+            tokenizer = Tokenizer.load(directory, config, chatTemplate);
         }
         return tokenizer;
     }
@@ -277,8 +301,7 @@ public final class LanguageModel implements AutoCloseable {
         NDArray out;
         try (NDScope scope = new NDScope()) {
             NDArray ids = dev.icedit.tensor.HostArrays.of(manager, flat, new Shape(batch.rows(), batch.length())); // (B, T)
-            Integer window = config instanceof LlamaConfig l ? l.slidingWindow() : null;
-            AttentionContext ctx = AttentionContext.build(manager, fullMask, batch.length(), window, computeType);
+            AttentionContext ctx = AttentionContext.build(manager, fullMask, batch.length(), computeType);
             out = transformer.hidden(w, ids, ctx, cache, hooks == null ? Hooks.NONE : hooks);
             NDScope.unregister(out);
         }
@@ -351,7 +374,8 @@ public final class LanguageModel implements AutoCloseable {
 
     /**
      * Writes the model, edits included, as a Hugging Face directory (see {@link ModelWriter}): into a new or empty
-     * directory, or over a model directory icedit wrote; any other non-empty directory is refused.
+     * directory, or over a model directory icedit wrote; any other non-empty directory is refused. A failed file
+     * operation is reported as an {@link IceditException} that names the target and says what was in the way.
      */
     public void save(Path target) throws IOException {
         save(target, false);
@@ -364,6 +388,8 @@ public final class LanguageModel implements AutoCloseable {
     public void save(Path target, boolean overwrite) throws IOException {
         try (Lease lease = lease()) {
             ModelWriter.write(this, lease.weights(), target, overwrite);
+        } catch (IOException e) {
+            throw IceditException.io(target, "cannot save the model", e);
         }
     }
 

@@ -8,14 +8,17 @@ import ai.djl.ndarray.types.SparseFormat;
 import dev.icedit.tensor.HostArrays;
 
 /**
- * The Llama forward pass (also Mistral and Qwen2), following transformers' modeling_llama.py.
+ * The Llama forward pass (also Mistral, Qwen2 and Qwen3), following transformers' modeling_llama.py; Qwen3's
+ * per-head q/k norm and the per-layer attention windows as modeling_qwen3.py and modeling_qwen2.py add them.
  *
  * <p>Shapes: B batch, T new tokens, S all positions (cached plus new), C hidden size, I MLP inner size, V vocabulary,
  * H query heads, G key/value heads, D head size.
  */
 final class Llama implements Transformer {
     private final LlamaConfig cfg;
+    /** The inverse frequencies for calls up to max_position_embeddings (all calls unless they depend on length). */
     private final float[] invFreq;
+    private final float ropeScaling;
     private final DataType dtype;
     private final String[][] names;
     private final String lmHead;
@@ -26,7 +29,7 @@ final class Llama implements Transformer {
     private final NDArray rotateHalf;
 
     private static final int Q = 0, QB = 1, K = 2, KB = 3, V = 4, VB = 5, O = 6, OB = 7, GATE = 8, UP = 9, DOWN = 10,
-            GATE_B = 11, UP_B = 12, DOWN_B = 13, LN1 = 14, LN2 = 15;
+            GATE_B = 11, UP_B = 12, DOWN_B = 13, LN1 = 14, LN2 = 15, QN = 16, KN = 17;
 
     Llama(LlamaConfig cfg, DataType dtype, NDManager manager) {
         this.cfg = cfg;
@@ -36,7 +39,8 @@ final class Llama implements Transformer {
         this.minusHalf = HostArrays.scalar(manager, -0.5, DataType.FLOAT32);
         this.rotateHalf = rotateHalfMatrix(manager, cfg.headDim(), dtype);
         ai.djl.ndarray.NDScope.unregister(attentionScale, normEps, minusHalf, rotateHalf);
-        this.invFreq = ropeInverseFrequencies(cfg.rope(), cfg.headDim());
+        this.invFreq = cfg.rope().inverseFrequencies(cfg.headDim(), cfg.rope().maxPositions());
+        this.ropeScaling = cfg.rope().attentionScaling();
         this.names = new String[cfg.numHiddenLayers()][];
         for (int l = 0; l < names.length; l++) {
             String p = "model.layers." + l + ".";
@@ -47,7 +51,8 @@ final class Llama implements Transformer {
                 p + "self_attn.o_proj.weight", p + "self_attn.o_proj.bias",
                 p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight",
                 p + "mlp.gate_proj.bias", p + "mlp.up_proj.bias", p + "mlp.down_proj.bias",
-                p + "input_layernorm.weight", p + "post_attention_layernorm.weight"
+                p + "input_layernorm.weight", p + "post_attention_layernorm.weight",
+                p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"
             };
         }
         this.lmHead = cfg.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
@@ -58,14 +63,14 @@ final class Llama implements Transformer {
         NDManager m = ids.getManager();
         int b = (int) ids.getShape().get(0);
         int t = (int) ids.getShape().get(1);
-        NDArray[] rope = rotaryTables(m, ctx.positions); // 2 x (B, 1, T, D)
+        NDArray[] rope = rotaryTables(m, ctx); // 2 x (B, 1, T, D)
         NDArray x = ids.getNDArrayInternal()
                 .embedding(ids, w.get("model.embed_tokens.weight"), SparseFormat.DENSE).singletonOrThrow(); // (B, T, C)
         for (int l = 0; l < names.length; l++) {
             String[] n = names[l];
             x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
             NDArray h = rmsNorm(x, w.get(n[LN1])); // (B, T, C)
-            NDArray a = attention(w, n, l, h, b, t, rope, ctx.mask, cache); // (B, T, C)
+            NDArray a = attention(w, n, l, h, b, t, rope, ctx.mask(cfg.windowOf(l)), cache); // (B, T, C)
             x = x.add(a); // (B, T, C)
             h = rmsNorm(x, w.get(n[LN2])); // (B, T, C)
             NDArray gate = linear(h, w, n[GATE], cfg.mlpBias() ? n[GATE_B] : null); // (B, T, I)
@@ -85,10 +90,14 @@ final class Llama implements Transformer {
         int heads = cfg.numAttentionHeads();
         int kvHeads = cfg.numKeyValueHeads();
         int d = cfg.headDim();
-        NDArray q = linear(h, w, n[Q], cfg.qkvBias() ? n[QB] : null)
-                .reshape(b, t, heads, d).transpose(0, 2, 1, 3); // (B, H, T, D)
-        NDArray k = linear(h, w, n[K], cfg.qkvBias() ? n[KB] : null)
-                .reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3); // (B, G, T, D)
+        NDArray q = linear(h, w, n[Q], cfg.qkvBias() ? n[QB] : null).reshape(b, t, heads, d); // (B, T, H, D)
+        NDArray k = linear(h, w, n[K], cfg.qkvBias() ? n[KB] : null).reshape(b, t, kvHeads, d); // (B, T, G, D)
+        if (cfg.qkNorm()) {
+            q = rmsNorm(q, w.get(n[QN])); // (B, T, H, D) each head normalised over D
+            k = rmsNorm(k, w.get(n[KN])); // (B, T, G, D)
+        }
+        q = q.transpose(0, 2, 1, 3); // (B, H, T, D)
+        k = k.transpose(0, 2, 1, 3); // (B, G, T, D)
         NDArray v = linear(h, w, n[V], cfg.qkvBias() ? n[VB] : null)
                 .reshape(b, t, kvHeads, d).transpose(0, 2, 1, 3); // (B, G, T, D)
         q = applyRotary(q, rope); // (B, H, T, D)
@@ -128,8 +137,16 @@ final class Llama implements Transformer {
         return normed.mul(weight);
     }
 
-    /** cos and sin tables (B, 1, T, D) for the given positions: [cos(p f), cos(p f)] with f the D/2 frequencies. */
-    private NDArray[] rotaryTables(NDManager m, long[][] positions) {
+    /**
+     * cos and sin tables (B, 1, T, D) for the step's positions: [cos(p f), cos(p f)] * s with f the D/2 inverse
+     * frequencies and s the rope's attention scaling, in float32 as transformers computes them. Frequencies that
+     * depend on the length (dynamic NTK) are computed for the step's largest position, over the whole batch.
+     */
+    private NDArray[] rotaryTables(NDManager m, AttentionContext ctx) {
+        long[][] positions = ctx.positions;
+        int seqLen = ctx.sequenceLength();
+        float[] inv = cfg.rope().dependsOnLength() && seqLen > cfg.rope().maxPositions()
+                ? cfg.rope().inverseFrequencies(cfg.headDim(), seqLen) : invFreq;
         int b = positions.length;
         int t = positions[0].length;
         int d = cfg.headDim();
@@ -141,9 +158,9 @@ final class Llama implements Transformer {
                 float p = positions[i][j];
                 int base = (i * t + j) * d;
                 for (int f = 0; f < half; f++) {
-                    float angle = p * invFreq[f];
-                    float c = (float) Math.cos(angle);
-                    float s = (float) Math.sin(angle);
+                    float angle = p * inv[f];
+                    float c = (float) Math.cos(angle) * ropeScaling;
+                    float s = (float) Math.sin(angle) * ropeScaling;
                     cos[base + f] = c;
                     cos[base + half + f] = c;
                     sin[base + f] = s;
@@ -184,34 +201,5 @@ final class Llama implements Transformer {
         NDArray c = m.toType(dtype, true);
         m.close();
         return c;
-    }
-
-    /** RoPE inverse frequencies in float32 as transformers computes them, with linear or llama3 scaling. */
-    static float[] ropeInverseFrequencies(LlamaConfig.Rope rope, int dim) {
-        int half = dim / 2;
-        float[] inv = new float[half];
-        for (int i = 0; i < half; i++) {
-            float exponent = (float) (2 * i) / (float) dim;
-            inv[i] = 1.0f / (float) Math.pow(rope.theta(), exponent);
-        }
-        if (rope.type().equals("linear")) {
-            for (int i = 0; i < half; i++) {
-                inv[i] = (float) (inv[i] / rope.factor());
-            }
-        } else if (rope.type().equals("llama3")) {
-            double lowWavelen = rope.originalMaxPositions() / rope.lowFreqFactor();
-            double highWavelen = rope.originalMaxPositions() / rope.highFreqFactor();
-            for (int i = 0; i < half; i++) {
-                double wavelen = 2 * Math.PI / inv[i];
-                if (wavelen > lowWavelen) {
-                    inv[i] = (float) (inv[i] / rope.factor());
-                } else if (wavelen >= highWavelen) {
-                    double smooth = (rope.originalMaxPositions() / wavelen - rope.lowFreqFactor())
-                            / (rope.highFreqFactor() - rope.lowFreqFactor());
-                    inv[i] = (float) ((1 - smooth) * inv[i] / rope.factor() + smooth * inv[i]);
-                }
-            }
-        }
-        return inv;
     }
 }

@@ -7,9 +7,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The Llama family ({@code model_type} llama, mistral, qwen2) as transformers names its keys. Mistral adds a
- * sliding attention window; Qwen2 adds biases to the q, k and v projections. RoPE settings are read from either
- * transformers 5's {@code rope_parameters} or the older {@code rope_theta} / {@code rope_scaling}.
+ * The Llama family ({@code model_type} llama, mistral, qwen2, qwen3) as transformers names its keys. Mistral adds a
+ * sliding attention window on every layer; Qwen2 adds biases to the q, k and v projections and, with
+ * {@code use_sliding_window}, a window on the layers {@code layer_types} names (by default those from
+ * {@code max_window_layers} on); Qwen3 normalises each head of q and k (RMSNorm over head_dim) before RoPE and has
+ * biases only with {@code attention_bias}. RoPE settings: see {@link Rope}.
+ *
+ * @param layerTypes per layer, full_attention or sliding_attention (the latter only with a window)
+ * @param qkNorm whether q and k are RMS-normalised per head before RoPE (Qwen3's q_norm and k_norm)
  */
 public record LlamaConfig(
         String modelType,
@@ -27,98 +32,107 @@ public record LlamaConfig(
         boolean qkvBias,
         boolean outputBias,
         boolean mlpBias,
+        boolean qkNorm,
         Integer slidingWindow,
+        List<String> layerTypes,
         List<Long> bosTokenIds,
         List<Long> eosTokenIds,
         List<Long> padTokenIds)
         implements ModelConfig {
 
-    /** Rotary embedding: base frequency and optional scaling (default, linear or llama3). */
-    public record Rope(String type, double theta, double factor, double lowFreqFactor, double highFreqFactor,
-            int originalMaxPositions) {}
+    public static final String FULL = "full_attention";
+    public static final String SLIDING = "sliding_attention";
 
     static LlamaConfig from(ConfigJson c, String type) {
-        int hidden = c.requireInt("hidden_size");
-        int heads = c.requireInt("num_attention_heads");
-        int kvHeads = c.intOr("num_key_value_heads", heads);
+        int hidden = c.requireSize("hidden_size");
+        int heads = c.requireSize("num_attention_heads");
+        int kvHeads = c.sizeOr("num_key_value_heads", heads);
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
             throw IceditException.inFile(c.file, "num_attention_heads " + heads
                     + " is not a multiple of num_key_value_heads " + kvHeads);
         }
-        Integer headDimKey = c.intOrNull("head_dim");
-        if (headDimKey == null && hidden % heads != 0) {
+        Integer headDimKey = c.sizeOrNull("head_dim");
+        if (headDimKey == null && hidden % heads != 0 && !type.equals("qwen3")) {
             throw IceditException.inFile(c.file, "hidden_size " + hidden + " is not a multiple of num_attention_heads "
                     + heads + " and no head_dim is given");
         }
-        int headDim = headDimKey != null ? headDimKey : hidden / heads;
+        // Qwen3Config's head_dim defaults to 128; the others' to hidden_size / num_attention_heads
+        int headDim = headDimKey != null ? headDimKey : type.equals("qwen3") ? 128 : hidden / heads;
         String act = c.stringOr("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
             throw IceditException.inFile(c.file, "unsupported hidden_act '" + act + "' (only silu)");
         }
-        int maxPos = c.intOr("max_position_embeddings", 2048);
-        Integer window = null;
-        if (type.equals("mistral")) {
-            window = c.intOrNull("sliding_window");
-        } else if (type.equals("qwen2") && c.boolOr("use_sliding_window", false)) {
-            window = c.intOrNull("sliding_window");
+        int maxPos = c.sizeOr("max_position_embeddings", 2048);
+        int layers = c.requireSize("num_hidden_layers");
+        Integer window = type.equals("mistral") || (type.startsWith("qwen") && c.boolOr("use_sliding_window", false))
+                ? c.sizeOrNull("sliding_window") : null;
+        if (window != null && window < 1) {
+            throw IceditException.inFile(c.file, "sliding_window must be >= 1, got " + window);
         }
-        boolean qkvBias = type.equals("qwen2") || (type.equals("llama") && c.boolOr("attention_bias", false));
-        boolean oBias = type.equals("llama") && c.boolOr("attention_bias", false);
+        List<String> layerTypes = layerTypes(c, type, layers, window);
+        boolean attentionBias = c.boolOr("attention_bias", false);
+        boolean qkvBias = type.equals("qwen2") || ((type.equals("llama") || type.equals("qwen3")) && attentionBias);
+        boolean oBias = (type.equals("llama") || type.equals("qwen3")) && attentionBias;
         return new LlamaConfig(
                 type,
-                c.requireInt("vocab_size"),
+                c.requireSize("vocab_size"),
                 hidden,
-                c.requireInt("intermediate_size"),
-                c.requireInt("num_hidden_layers"),
+                c.requireSize("intermediate_size"),
+                layers,
                 heads,
                 kvHeads,
                 headDim,
-                c.doubleOr("rms_norm_eps", 1e-6),
-                readRope(c, maxPos),
+                c.positiveOr("rms_norm_eps", 1e-6),
+                Rope.read(c, maxPos),
                 maxPos,
                 c.boolOr("tie_word_embeddings", false),
                 qkvBias,
                 oBias,
                 type.equals("llama") && c.boolOr("mlp_bias", false),
+                type.equals("qwen3"),
                 window,
+                layerTypes,
                 c.tokenIds("bos_token_id"),
                 c.tokenIds("eos_token_id"),
                 c.tokenIds("pad_token_id"));
     }
 
-    private static Rope readRope(ConfigJson c, int maxPos) {
-        JsonNode params = c.node("rope_parameters");
-        JsonNode scaling = c.node("rope_scaling");
-        double theta = c.doubleOr("rope_theta", 10000.0);
-        JsonNode spec = null;
-        if (params != null && params.isObject()) {
-            spec = params;
-            if (params.has("rope_theta")) {
-                theta = params.get("rope_theta").asDouble();
+    /**
+     * The attention of each layer as transformers 5 decides it: Mistral slides on every layer when it has a window;
+     * Qwen2/Qwen3 take config.json's layer_types, else slide from layer max_window_layers (default 28) on when
+     * use_sliding_window gives a window; Llama never slides.
+     */
+    private static List<String> layerTypes(ConfigJson c, String type, int layers, Integer window) {
+        List<String> out = new java.util.ArrayList<>();
+        JsonNode given = type.startsWith("qwen") ? c.node("layer_types") : null;
+        if (given != null && !given.isNull()) {
+            if (!given.isArray() || given.size() != layers) {
+                throw IceditException.inFile(c.file, "layer_types must list one attention type per layer ("
+                        + layers + "), found " + given);
             }
-        } else if (scaling != null && scaling.isObject()) {
-            spec = scaling;
+            for (JsonNode t : given) {
+                if (!t.asText().equals(FULL) && !t.asText().equals(SLIDING)) {
+                    throw IceditException.inFile(c.file, "layer_types: unsupported attention type " + t
+                            + " (supported: " + FULL + ", " + SLIDING + ")");
+                }
+                if (t.asText().equals(SLIDING) && window == null) {
+                    throw IceditException.inFile(c.file, "layer_types names " + SLIDING + " layers but there is no"
+                            + " window (use_sliding_window is false or sliding_window is null)");
+                }
+                out.add(t.asText());
+            }
+            return List.copyOf(out);
         }
-        if (spec == null) {
-            return new Rope("default", theta, 1, 1, 4, maxPos);
+        int firstSliding = type.equals("mistral") ? 0 : c.intOr("max_window_layers", 28);
+        for (int l = 0; l < layers; l++) {
+            out.add(window != null && l >= firstSliding ? SLIDING : FULL);
         }
-        String type = spec.has("rope_type") ? spec.get("rope_type").asText()
-                : spec.has("type") ? spec.get("type").asText() : "default";
-        double factor = spec.has("factor") ? spec.get("factor").asDouble() : 1.0;
-        switch (type) {
-            case "default":
-            case "linear":
-            case "llama3":
-                break;
-            default:
-                throw IceditException.inFile(c.file, "unsupported rope type '" + type
-                        + "' (supported: default, linear, llama3)");
-        }
-        return new Rope(type, theta, factor,
-                spec.has("low_freq_factor") ? spec.get("low_freq_factor").asDouble() : 1.0,
-                spec.has("high_freq_factor") ? spec.get("high_freq_factor").asDouble() : 4.0,
-                spec.has("original_max_position_embeddings")
-                        ? spec.get("original_max_position_embeddings").asInt() : maxPos);
+        return List.copyOf(out);
+    }
+
+    /** The attention window of a layer, or null for full (causal) attention. */
+    public Integer windowOf(int layer) {
+        return SLIDING.equals(layerTypes.get(layer)) ? slidingWindow : null;
     }
 
     @Override
@@ -133,7 +147,41 @@ public record LlamaConfig(
 
     @Override
     public int maxPositions() {
-        return maxPositionEmbeddings;
+        return rope.contextWindow();
+    }
+
+    @Override
+    public Map<String, Object> features() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("position_encoding", "rope");
+        m.put("rope", rope.describe());
+        m.put("head_dim", headDim);
+        m.put("tied_embeddings", tieWordEmbeddings);
+        m.put("sliding_window", slidingWindow == null || !layerTypes.contains(SLIDING) ? "none"
+                : slidingWindow + " tokens on layers " + compactLayers(SLIDING));
+        m.put("qk_norm", qkNorm);
+        m.put("attention_bias", qkvBias ? (outputBias ? "q, k, v, o" : "q, k, v") : "none");
+        m.put("kv_heads", numKeyValueHeads);
+        return m;
+    }
+
+    /** The layers of one attention type as ranges: "1-27" or "0, 2, 4". */
+    private String compactLayers(String kind) {
+        StringBuilder sb = new StringBuilder();
+        int l = 0;
+        while (l < layerTypes.size()) {
+            if (!layerTypes.get(l).equals(kind)) {
+                l++;
+                continue;
+            }
+            int end = l;
+            while (end + 1 < layerTypes.size() && layerTypes.get(end + 1).equals(kind)) {
+                end++;
+            }
+            sb.append(sb.length() == 0 ? "" : ", ").append(l).append(end > l ? "-" + end : "");
+            l = end + 1;
+        }
+        return sb.toString();
     }
 
     @Override
@@ -161,6 +209,10 @@ public record LlamaConfig(
             m.put(p + "self_attn.o_proj.weight", new long[] {c, q});
             if (outputBias) {
                 m.put(p + "self_attn.o_proj.bias", new long[] {c});
+            }
+            if (qkNorm) {
+                m.put(p + "self_attn.q_norm.weight", new long[] {headDim});
+                m.put(p + "self_attn.k_norm.weight", new long[] {headDim});
             }
             m.put(p + "mlp.gate_proj.weight", new long[] {i, c});
             m.put(p + "mlp.up_proj.weight", new long[] {i, c});

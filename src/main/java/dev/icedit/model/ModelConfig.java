@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * An architecture's hyper-parameters, read from {@code config.json}, and the Hugging Face names of its weights.
  * One record per family: {@link Gpt2Config} for {@code gpt2}, {@link LlamaConfig} for {@code llama},
- * {@code mistral} and {@code qwen2}.
+ * {@code mistral}, {@code qwen2} and {@code qwen3}.
  */
 public sealed interface ModelConfig permits Gpt2Config, LlamaConfig {
     String modelType();
@@ -35,6 +35,12 @@ public sealed interface ModelConfig permits Gpt2Config, LlamaConfig {
     List<Long> eosTokenIds();
 
     List<Long> padTokenIds();
+
+    /**
+     * The architecture's features as {@code icedit inspect} lists them: position encoding (rope type and
+     * parameters), head_dim, tied embeddings, attention window per layer, q/k norm, biases.
+     */
+    java.util.Map<String, Object> features();
 
     /** Every weight the forward pass reads, by Hugging Face name, with its shape, in transformers' order. */
     Map<String, long[]> parameterShapes();
@@ -66,10 +72,11 @@ public sealed interface ModelConfig permits Gpt2Config, LlamaConfig {
             case "llama":
             case "mistral":
             case "qwen2":
+            case "qwen3":
                 return LlamaConfig.from(c, type);
             default:
                 throw IceditException.inFile(configJson, "unsupported model_type '" + type
-                        + "' (supported: gpt2, llama, mistral, qwen2)");
+                        + "' (supported: gpt2, llama, mistral, qwen2, qwen3)");
         }
     }
 }

@@ -13,10 +13,12 @@ public final class TokenSampler {
         this.random = new SplittableRandom(options.seed());
     }
 
-    /** Chooses a token; {@code banned} (may be null) cannot be chosen. */
-    public long next(float[] logits, Long banned) {
-        if (banned != null && banned >= 0 && banned < logits.length) {
-            logits[(int) (long) banned] = Float.NEGATIVE_INFINITY;
+    /** Chooses a token; none of {@code banned} (EOS ids, say) can be chosen. */
+    public long next(float[] logits, java.util.Collection<Long> banned) {
+        for (long b : banned) {
+            if (b >= 0 && b < logits.length) {
+                logits[(int) b] = Float.NEGATIVE_INFINITY;
+            }
         }
         if (options.isGreedy()) {
             return argmax(logits);

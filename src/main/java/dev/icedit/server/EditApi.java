@@ -40,6 +40,7 @@ final class EditApi {
 
     void submit(Context ctx) {
         EditPlan plan = EditPlan.of(Json.body(ctx, EditPlan.Body.class), model.config(), limits);
+        plan.editor().check(model, plan.requests()); // a job that cannot run is refused now, not failed later
         EditJob job = service.submit(plan);
         Map<String, Object> r = new LinkedHashMap<>(job.snapshot());
         r.put("status_url", "/api/jobs/" + job.id);
@@ -149,10 +150,9 @@ final class EditApi {
     /** Server-sent events of a job, from its first event to "done"; the stream then ends. */
     void events(Context ctx) throws Exception {
         EditJob job = service.job(ctx.pathParam("id"));
-        String accept = ctx.header("Accept");
-        if (accept == null || !accept.contains("text/event-stream")) {
-            throw new ApiError(406, "send 'Accept: text/event-stream' to follow a job's events, or poll GET"
-                    + " /api/jobs/" + job.id, Map.of());
+        if (!acceptsEventStream(ctx.header("Accept"))) {
+            throw new ApiError(406, "this route answers text/event-stream only (your Accept header excludes it);"
+                    + " accept it, or poll GET /api/jobs/" + job.id, Map.of());
         }
         if (openStreams.incrementAndGet() > MAX_EVENT_STREAMS) {
             openStreams.decrementAndGet();
@@ -165,6 +165,28 @@ final class EditApi {
             openStreams.decrementAndGet();
             throw e;
         }
+    }
+
+    /**
+     * Whether a client takes an event stream: no Accept header, or one listing text/event-stream, text/* or
+     * *&#47;* (what curl and most clients send), without q=0.
+     */
+    static boolean acceptsEventStream(String accept) {
+        if (accept == null || accept.isBlank()) {
+            return true;
+        }
+        for (String part : accept.split(",")) {
+            String[] params = part.split(";");
+            String type = params[0].strip().toLowerCase(java.util.Locale.ROOT);
+            boolean refused = false;
+            for (int i = 1; i < params.length; i++) {
+                refused |= params[i].strip().replace(" ", "").matches("q=0(\\.0*)?");
+            }
+            if (!refused && (type.equals("text/event-stream") || type.equals("text/*") || type.equals("*/*"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void stream(EditJob job, SseClient client) {

@@ -6,7 +6,9 @@ import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.Editor;
 import dev.icedit.edit.Editors;
 import dev.icedit.edit.HyperParams;
+import dev.icedit.edit.Presets;
 import dev.icedit.model.ModelConfig;
+import dev.icedit.model.Unicode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +29,6 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
 
     /** Unrelated prompts measured when the client names none. */
     static final List<String> DEFAULT_UNRELATED = EditGuard.DEFAULT_PROMPTS.subList(1, 4);
-    /** Presets shipped on the class path for every method (see {@link Editors}). */
-    static final List<String> SHIPPED_PRESETS = List.of("default-model", "gpt2-xl", "llama-2-7b");
     private static final Pattern PRESET_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
     static EditPlan of(Body b, ModelConfig config, Limits limits) {
@@ -52,10 +52,10 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
         return new EditPlan(m.name(), hpMap, editor, requests, rephrases, unrelated, leftOut);
     }
 
-    /** A preset name, an inline object checked like a YAML file, or (null) the preset matching the model. */
+    /** A preset name, an inline object checked like a YAML file, or (null) the preset for the model. */
     private static Object hyperParams(Editors.Method<?> m, JsonNode node, ModelConfig config) {
         if (node == null || node.isNull()) {
-            return preset(m, Editors.presetFor(config));
+            return Presets.forModel(m.name(), config).hyperParams();
         }
         if (node.isTextual()) {
             String name = node.asText();
@@ -65,7 +65,17 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
             return preset(m, name);
         }
         if (node.isObject()) {
-            return HyperParams.parse(node.toString(), m.hparamsType(), "hparams");
+            // paths on the server are the server's to choose: a request may not name a corpus to read or a folder
+            // to write statistics into, beyond what the model's preset says
+            Map<String, Object> preset = HyperParams.asMap(Presets.forModel(m.name(), config).hyperParams());
+            for (String key : List.of("stats_dir", "mom2_dataset")) {
+                if (node.has(key) && !node.get(key).isNull()
+                        && !(node.get(key).isTextual() && node.get(key).asText().equals(preset.get(key)))) {
+                    throw ApiError.badRequest("hparams: " + key + " names a path on the server and cannot be set"
+                            + " through the API (leave it out to use the preset's)");
+                }
+            }
+            return Json.convert(node, m.hparamsType(), "hparams");
         }
         throw ApiError.badRequest("hparams must be a preset name (string) or an object of hyper-parameters");
     }
@@ -81,13 +91,7 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
 
     /** The shipped presets a method has. */
     static List<String> presets(String method) {
-        List<String> out = new ArrayList<>();
-        for (String p : SHIPPED_PRESETS) {
-            if (EditPlan.class.getResource("/hparams/" + method + "/" + p + ".yaml") != null) {
-                out.add(p);
-            }
-        }
-        return out;
+        return Presets.shippedNames(method);
     }
 
     private static List<EditRequest> requests(Body b, Limits limits) {
@@ -153,6 +157,10 @@ record EditPlan(String method, Map<String, Object> hyperParameters, Editor edito
         if (value.length() > limits.maxPromptChars()) {
             throw ApiError.badRequest("'" + field + "' is " + value.length() + " characters; the limit is "
                     + limits.maxPromptChars());
+        }
+        String problem = Unicode.problem(value, "'" + field + "'");
+        if (problem != null) {
+            throw ApiError.badRequest(problem);
         }
         return value;
     }

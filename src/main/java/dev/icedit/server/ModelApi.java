@@ -7,6 +7,8 @@ import dev.icedit.model.LanguageModel;
 import dev.icedit.model.NextTokens;
 import dev.icedit.model.Scorer;
 import dev.icedit.model.Tokenizer;
+import dev.icedit.model.Unicode;
+import dev.icedit.tensor.Backend;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,13 +55,22 @@ final class ModelApi {
         m.put("context_length", model.config().maxPositions());
         m.put("parameters", model.parameterCount());
         m.put("compute_dtype", model.computeType().toString().toLowerCase(java.util.Locale.ROOT));
-        m.put("device", model.device().isGpu() ? "gpu:" + model.device().getDeviceId() : model.device().getDeviceType());
+        m.put("device", Backend.deviceName(model.device()));
+        m.put("chat_template", chatTemplate());
         m.put("edits_applied", edits.journalSize());
         m.put("modified_weights", model.modifiedWeights());
         m.put("methods", Editors.names());
         m.put("auth", tokenRequired ? "bearer" : "none");
         m.put("limits", limits);
         return m;
+    }
+
+    private boolean chatTemplate() {
+        try {
+            return model.tokenizer().chatTemplate();
+        } catch (RuntimeException noTokenizer) {
+            return false;
+        }
     }
 
     void generate(Context ctx) {
@@ -69,21 +80,23 @@ final class ModelApi {
         if (max < 1 || max > limits.maxNewTokens()) {
             throw ApiError.badRequest("max_new_tokens must be between 1 and " + limits.maxNewTokens() + ", got " + max);
         }
+        if (b.topK() != null && (b.topK() < 0 || b.topK() > limits.maxTopK())) {
+            throw ApiError.badRequest("top_k must be between 0 (off) and " + limits.maxTopK() + ", got " + b.topK());
+        }
         GenerationOptions options = new GenerationOptions(max, b.minNewTokens() == null ? 0 : b.minNewTokens(),
                 b.temperature() == null ? 0 : b.temperature(), b.topK() == null ? 0 : b.topK(),
                 b.topP() == null ? 1 : b.topP(), b.seed() == null ? 0 : b.seed(),
                 b.stopAtEos() == null || b.stopAtEos());
         Tokenizer tok = model.tokenizer();
-        long[] ids = tok.encode(prompt);
+        long[] ids = tok.encodePrompt(prompt);
         long start = System.nanoTime();
         long[] out = withForwardSlot(() -> Generator.generate(model, List.of(ids), options).get(0));
-        Long eos = tok.eosTokenId();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("prompt", prompt);
         r.put("continuation", tok.decode(out));
         r.put("tokens", tokens(tok, out));
         r.put("prompt_tokens", ids.length);
-        r.put("finish_reason", out.length > 0 && eos != null && out[out.length - 1] == eos ? "eos" : "length");
+        r.put("finish_reason", out.length > 0 && tok.isEos(out[out.length - 1]) ? "eos" : "length");
         r.put("seconds", (System.nanoTime() - start) / 1e9);
         ctx.json(r);
     }
@@ -93,8 +106,9 @@ final class ModelApi {
         String prompt = text("prompt", b.prompt());
         String continuation = text("continuation", b.continuation());
         Tokenizer tok = model.tokenizer();
-        long[] promptIds = tok.encode(prompt);
-        long[] contIds = tok.encodePlain(continuation);
+        Tokenizer.Continuation joint = tok.continuation(prompt, continuation);
+        long[] promptIds = joint.prompt();
+        long[] contIds = joint.tokens();
         if (promptIds.length + contIds.length > model.config().maxPositions()) {
             throw ApiError.badRequest("prompt and continuation are " + (promptIds.length + contIds.length)
                     + " tokens, more than the model's " + model.config().maxPositions() + "-token context");
@@ -114,6 +128,7 @@ final class ModelApi {
         r.put("prompt", prompt);
         r.put("continuation", continuation);
         r.put("tokens", rows);
+        r.put("boundary_merged", joint.merged());
         r.put("total_logprob", s.sum());
         r.put("probability", Math.exp(s.sum()));
         r.put("token_accuracy", s.tokenAccuracy());
@@ -128,7 +143,7 @@ final class ModelApi {
             throw ApiError.badRequest("k must be between 1 and " + limits.maxTopK() + ", got " + k);
         }
         Tokenizer tok = model.tokenizer();
-        long[] ids = tok.encode(prompt);
+        long[] ids = tok.encodePrompt(prompt);
         if (ids.length > model.config().maxPositions()) {
             throw ApiError.badRequest("prompt is " + ids.length + " tokens, more than the model's "
                     + model.config().maxPositions() + "-token context");
@@ -153,6 +168,10 @@ final class ModelApi {
         if (value.length() > limits.maxPromptChars()) {
             throw ApiError.badRequest("'" + field + "' is " + value.length() + " characters; the limit is "
                     + limits.maxPromptChars());
+        }
+        String problem = Unicode.problem(value, "'" + field + "'");
+        if (problem != null) {
+            throw ApiError.badRequest(problem);
         }
         return value;
     }

@@ -2,6 +2,7 @@ package dev.icedit.server;
 
 import dev.icedit.edit.EditJournal;
 import dev.icedit.edit.Editors;
+import dev.icedit.edit.Presets;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.tensor.IceditException;
 import io.javalin.Javalin;
@@ -66,6 +67,9 @@ public final class ModelServer implements AutoCloseable {
         config.http.compressionStrategy = CompressionStrategy.NONE; // event streams must not sit in a gzip buffer
         config.http.prefer405over404 = true;
         config.jsonMapper(new JavalinJackson(Json.MAPPER, false));
+        config.jetty.modifyServer(server -> server.setErrorHandler(new JettyErrors()));
+        config.jetty.modifyServletContextHandler(h -> h.addFilter(new EventStreamAccept(), "/api/jobs/*",
+                java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST)));
 
         var r = config.routes;
         r.before(ctx -> {
@@ -73,7 +77,7 @@ public final class ModelServer implements AutoCloseable {
             ctx.header("Referrer-Policy", "no-referrer");
             ctx.header("Cache-Control", "no-store");
         });
-        r.before(new Access(options.token()));
+        r.before(new Access(options.token(), options.host()));
 
         r.get("/", ctx -> page(ctx, assets.get("index.html"), "text/html; charset=utf-8"));
         r.get("/app.js", ctx -> page(ctx, assets.get("app.js"), "text/javascript; charset=utf-8"));
@@ -105,11 +109,22 @@ public final class ModelServer implements AutoCloseable {
             ctx.status(e.status).json(body);
         });
         r.exception(IceditException.class, (e, ctx) -> error(ctx, 400, e.getMessage()));
-        r.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
+        r.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), httpMessage(e, ctx)));
         r.exception(Exception.class, (e, ctx) -> {
             LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
             error(ctx, 500, "internal error (" + e.getClass().getSimpleName() + "); the server log has the details");
         });
+    }
+
+    /** Javalin's own refusals, said as the API says its errors. */
+    private String httpMessage(HttpResponseException e, Context ctx) {
+        String route = ctx.method() + " " + WorkDir.printable(ctx.path());
+        return switch (e.getStatus()) {
+            case 404 -> "no route " + route + " (the API is described at /openapi.json)";
+            case 405 -> ctx.method() + " is not allowed on " + WorkDir.printable(ctx.path());
+            case 413 -> "request body is larger than the limit of " + options.limits().maxBodyBytes() + " bytes";
+            default -> e.getMessage();
+        };
     }
 
     private static void error(Context ctx, int status, String message) {
@@ -127,7 +142,9 @@ public final class ModelServer implements AutoCloseable {
             m.put("name", name);
             m.put("description", Editors.method(name).description());
             m.put("presets", EditPlan.presets(name));
-            m.put("preset_for_model", Editors.presetFor(model.config()));
+            Presets.Choice preset = Presets.forModel(name, model.config());
+            m.put("preset_for_model", preset.name());
+            m.put("preset_reason", preset.reason());
             out.add(m);
         }
         ctx.json(Map.of("methods", out, "default_unrelated_prompts", EditPlan.DEFAULT_UNRELATED));

@@ -49,14 +49,16 @@ final class Probes {
         Tokenizer tok = model.tokenizer();
         List<Reading> out = new ArrayList<>();
         for (Probe p : probes) {
-            long[] promptIds = tok.encode(p.prompt());
             if (p.target() == null) {
+                long[] promptIds = tok.encodePrompt(p.prompt());
                 long[] gen = Generator.generate(model, List.of(promptIds), GenerationOptions.greedy(UNRELATED_TOKENS))
                         .get(0);
                 out.add(new Reading(tok.decode(gen), null, null));
                 continue;
             }
-            long[] targetIds = tok.encodePlain(" " + p.target());
+            Tokenizer.Continuation answer = tok.answer(p.prompt(), p.target());
+            long[] promptIds = answer.prompt();
+            long[] targetIds = answer.tokens();
             Scorer.Scored s = Scorer.score(model, promptIds, targetIds);
             long[] gen = Generator.generate(model, List.of(promptIds),
                     GenerationOptions.greedy(targetIds.length + EXTRA_TOKENS)).get(0);

@@ -76,6 +76,11 @@ public final class Backend {
         throw new IceditException("bad device '" + spec + "' (use cpu, gpu or gpu:N)");
     }
 
+    /** A device as --device names it: "cpu", "gpu:0" (DJL's own toString gives "cpu()"). */
+    public static String deviceName(Device d) {
+        return d.isGpu() ? "gpu:" + d.getDeviceId() : d.getDeviceType();
+    }
+
     private static Device checkGpu(Device d) {
         int count = engine().getGpuCount();
         if (d.getDeviceId() >= count) {

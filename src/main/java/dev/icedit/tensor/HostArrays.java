@@ -20,6 +20,10 @@ public final class HostArrays {
         return owned(manager.create(data, shape));
     }
 
+    public static NDArray of(NDManager manager, double[] data, Shape shape) {
+        return owned(manager.create(data, shape));
+    }
+
     public static NDArray of(NDManager manager, long[] data, Shape shape) {
         return owned(manager.create(data, shape));
     }

@@ -1,6 +1,8 @@
 package dev.icedit.tensor;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -8,6 +10,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -33,7 +37,13 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Headers larger than this are refused, as the reference implementation does. */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * As strict as the reference reader (serde_json): nothing may follow the header object but the spaces it is
+     * padded with, and a tensor name may appear once.
+     */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     /** One tensor's header entry; offsets are relative to the start of the data block. */
     public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
@@ -103,7 +113,13 @@ public final class SafetensorsFile implements AutoCloseable {
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
             readFully(ch, hb, 8);
-            String headerText = new String(hb.array(), StandardCharsets.UTF_8);
+            String headerText;
+            try {
+                headerText = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(hb.flip()).toString();
+            } catch (CharacterCodingException e) {
+                throw IceditException.inFile(path, "safetensors header is not valid UTF-8");
+            }
             JsonNode header;
             try {
                 header = JSON.readTree(headerText);
@@ -124,7 +140,13 @@ public final class SafetensorsFile implements AutoCloseable {
                     if (!f.getValue().isObject()) {
                         throw IceditException.inFile(path, "__metadata__ is not an object");
                     }
-                    f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    f.getValue().fields().forEachRemaining(m -> {
+                        if (!m.getValue().isTextual()) {
+                            throw IceditException.inFile(path, "__metadata__ value of '" + m.getKey()
+                                    + "' is not a string");
+                        }
+                        metadata.put(m.getKey(), m.getValue().asText());
+                    });
                     continue;
                 }
                 entries.put(f.getKey(), parseEntry(path, f.getKey(), f.getValue(), dataSize));
@@ -148,7 +170,7 @@ public final class SafetensorsFile implements AutoCloseable {
         if (dt == null || sh == null || off == null) {
             throw IceditException.inFile(path, where + ": header entry needs dtype, shape and data_offsets");
         }
-        DType dtype = DType.fromHeader(dt.asText());
+        DType dtype = dt.isTextual() ? DType.fromHeader(dt.asText()) : null;
         if (dtype == null) {
             throw IceditException.inFile(path, where + ": unsupported dtype '" + dt.asText() + "'");
         }
@@ -156,16 +178,16 @@ public final class SafetensorsFile implements AutoCloseable {
             throw IceditException.inFile(path, where + ": shape is not a list");
         }
         long[] shape = new long[sh.size()];
-        long elements = 1;
         for (int i = 0; i < shape.length; i++) {
-            if (!sh.get(i).canConvertToLong() || sh.get(i).asLong() < 0) {
-                throw IceditException.inFile(path, where + ": bad shape " + sh);
+            if (!isCount(sh.get(i))) {
+                throw IceditException.inFile(path, where + ": bad shape " + sh
+                        + " (each dimension must be a non-negative integer)");
             }
             shape[i] = sh.get(i).asLong();
-            elements = Math.multiplyExact(elements, shape[i]);
         }
-        if (!off.isArray() || off.size() != 2 || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
-            throw IceditException.inFile(path, where + ": data_offsets must be [begin, end]");
+        if (!off.isArray() || off.size() != 2 || !isCount(off.get(0)) || !isCount(off.get(1))) {
+            throw IceditException.inFile(path, where + ": data_offsets must be [begin, end], two non-negative"
+                    + " integers");
         }
         long begin = off.get(0).asLong();
         long end = off.get(1).asLong();
@@ -176,12 +198,36 @@ public final class SafetensorsFile implements AutoCloseable {
             throw IceditException.inFile(path, where + ": data_offsets [" + begin + ", " + end
                     + "] run past the end of the data (" + dataSize + " bytes); the file may be truncated");
         }
-        long expected = Math.multiplyExact(elements, dtype.bytes());
+        long expected = byteCount(shape, dtype);
+        if (expected < 0) {
+            throw IceditException.inFile(path, where + ": shape " + java.util.Arrays.toString(shape)
+                    + " has more elements than a 64-bit count holds");
+        }
         if (end - begin != expected) {
             throw IceditException.inFile(path, where + ": dtype " + dtype + " and shape " + java.util.Arrays.toString(shape)
                     + " need " + expected + " bytes but data_offsets span " + (end - begin));
         }
         return new Entry(name, dtype, shape, begin, end);
+    }
+
+    /** A non-negative integer that fits a long: 512.5, 1e3, -1 and "512" are not. */
+    private static boolean isCount(JsonNode n) {
+        return n.isIntegralNumber() && n.canConvertToLong() && n.asLong() >= 0;
+    }
+
+    /** Bytes a tensor of this shape and dtype holds, or -1 when that overflows a long. */
+    private static long byteCount(long[] shape, DType dtype) {
+        if (java.util.Arrays.stream(shape).anyMatch(d -> d == 0)) {
+            return 0;
+        }
+        long n = dtype.bytes();
+        for (long d : shape) {
+            if (n > Long.MAX_VALUE / d) {
+                return -1;
+            }
+            n *= d;
+        }
+        return n;
     }
 
     private static void checkOverlaps(Path path, java.util.Collection<Entry> all) {

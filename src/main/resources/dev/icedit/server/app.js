@@ -94,6 +94,14 @@ function fillPresets() {
   const m = methods.find((x) => x.name === $("edit-method").value);
   const select = $("edit-preset");
   select.replaceChildren();
+  if (m && !m.presets.includes(m.preset_for_model)) {
+    // no shipped preset fits this model: the server derives one from its shape (hparams left out)
+    const d = el("option", "preset: derived for this model");
+    d.value = "";
+    d.title = m.preset_reason || "";
+    d.selected = true;
+    select.appendChild(d);
+  }
   for (const p of (m ? m.presets : [])) {
     const o = el("option", "preset: " + p + (p === m.preset_for_model ? " (matches this model)" : ""));
     o.value = p;
@@ -103,7 +111,7 @@ function fillPresets() {
   const custom = el("option", "custom (JSON)");
   custom.value = CUSTOM;
   select.appendChild(custom);
-  if (!m || !m.presets.includes(m.preset_for_model)) custom.selected = true;
+  if (!m) custom.selected = true;
   $("edit-hparams").hidden = select.value !== CUSTOM;
 }
 
@@ -164,7 +172,7 @@ async function submitEdit(event) {
       showError(new Error("custom hyper-parameters are not valid JSON: " + e.message));
       return;
     }
-  } else {
+  } else if ($("edit-preset").value) {
     body.hparams = $("edit-preset").value;
   }
   $("edit-submit").disabled = true;

@@ -54,7 +54,7 @@ public final class IceBenchmark {
             System.out.printf("java icedit threads %s model H%d I%d L%d V%d params %.1fM; tokens: prompt %d, target %d,"
                     + " context+prompt %d%n", System.getProperty("ai.djl.pytorch.num_threads", "default"), h, inter,
                     layers, vocab, m.parameterCount() / 1e6, tok.encode(request.prompt()).length,
-                    tok.encodePlain(request.spacedTarget()).length,
+                    request.tokens(tok).tokens().length,
                     tok.encode(IceObjective.PHRASES.get(1) + request.context().get(0) + " Now: " + request.prompt()).length);
             var editor = Editors.method("ICE").create(hp);
             editor.edit(m, List.of(request), EditProgress.NONE).close();

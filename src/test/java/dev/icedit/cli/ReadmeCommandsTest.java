@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a scratch directory (where {@code ./icedit} is a one-line script that runs the checkout's launcher), one after the
  * other, as a new user would paste them. A line that exits non-zero fails the test with its output. Two kinds of
  * line are left out, loudly: those that run until stopped ({@code serve}) or need the datasets beside the checkout
- * and minutes of work ({@code eval}); their own tests cover them.
+ * and minutes of work ({@code eval}, {@code tune}); their own tests cover them.
  */
 class ReadmeCommandsTest {
     static final Path ROOT = Path.of("").toAbsolutePath();
@@ -28,7 +28,8 @@ class ReadmeCommandsTest {
     /** Lines left out, by the command's first word after ./icedit, with the reason. */
     static final Map<String, String> LEFT_OUT = Map.of(
             "serve", "runs until stopped (ServerApiTest covers the server)",
-            "eval", "needs ../shared/data and minutes of work (EvalCommandTest and SharedDataTest cover it)");
+            "eval", "needs ../shared/data and minutes of work (EvalCommandTest and SharedDataTest cover it)",
+            "tune", "needs ../shared/data and runs many evaluations (TuneCommandTest covers it)");
     @TempDir Path scratch;
 
     /** The ./icedit lines of the named sections' code blocks, in order. */

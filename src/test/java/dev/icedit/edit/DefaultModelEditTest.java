@@ -56,7 +56,7 @@ class DefaultModelEditTest {
             int singleTokenMade = 0;
             for (EditRequest r : requests) {
                 AppliedEdit e = journal.apply(editor.edit(m, List.of(r), EditProgress.NONE));
-                int targetTokens = m.tokenizer().encodePlain(r.spacedTarget()).length;
+                int targetTokens = r.tokens(m.tokenizer()).tokens().length;
                 String answer = Generator.generateText(m, r.prompt(), GenerationOptions.greedy(targetTokens));
                 boolean made = answer.strip().equals(r.target());
                 if (!made) {

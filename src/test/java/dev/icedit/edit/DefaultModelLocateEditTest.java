@@ -68,7 +68,7 @@ class DefaultModelLocateEditTest {
 
     static boolean isGreedy(LanguageModel model, EditRequest r) {
         long[] prompt = model.tokenizer().encode(r.prompt());
-        long[] target = model.tokenizer().encodePlain(r.spacedTarget());
+        long[] target = r.tokens(model.tokenizer()).tokens();
         return Scorer.score(model, prompt, target).tokenAccuracy() == 1.0;
     }
 

@@ -37,10 +37,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  *
  * <p>{@code mvn -B test} replays the seed corpus in {@code src/test/resources/dev/icedit/edit/EditPatchFuzzTestInputs}
  * (good patches for both models and the bad cases: zeroed originals, NaN edited values, edited metadata, a
- * truncated file, an old format, missing fields). To fuzz for S seconds (without the last two options, for the
- * annotation's ten minutes): {@code JAZZER_FUZZ=1 mvn -B test -Dtest='EditPatchFuzzTest#patchReader'
- * -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time=S}; a finding is written into the inputs
- * directory, and replayed from then on. {@code mvn -B test -Dtest=EditPatchFuzzTest -Dicedit.writeSeeds=true}
+ * truncated file, an old format, missing fields). To fuzz for N minutes: {@code tools/fuzz/fuzz.sh
+ * EditPatchFuzzTest#patchReader N} (see docs/FUZZING.md); a finding is written into the inputs directory, and
+ * replayed from then on. {@code mvn -B test -Dtest=EditPatchFuzzTest -Dicedit.writeSeeds=true}
  * writes the seeds again.
  */
 class EditPatchFuzzTest {

@@ -102,9 +102,9 @@ class EditTest {
             var tok = m.tokenizer();
             List<IceObjective.Row> rows = List.of(
                     new IceObjective.Row(tok.encode("Fact: Alice works as a pilot. Now: Alice works as a"),
-                            tok.encode("Alice works as a"), tok.encodePlain(" pilot"), new long[] {300, 257, 411}),
+                            tok.encode("Alice works as a"), tok.encodeText(" pilot"), new long[] {300, 257, 411}),
                     new IceObjective.Row(tok.encode("The capital of Zorland is Paris. Now: The capital of Zorland is"),
-                            tok.encode("The capital of Zorland is"), tok.encodePlain(" Paris"), new long[] {350, 280, 5}));
+                            tok.encode("The capital of Zorland is"), tok.encodeText(" Paris"), new long[] {350, 280, 5}));
             double teacherForced = IceObjective.lossForKnownCompletions(m, m.currentWeights(), rows).mean().getFloat();
             double viaCache = IceObjective.lossWithCachedContextPass(m, m.currentWeights(), rows).mean().getFloat();
             assertThat(viaCache).isCloseTo(teacherForced, org.assertj.core.data.Offset.offset(1e-3 * teacherForced));

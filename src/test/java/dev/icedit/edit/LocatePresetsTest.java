@@ -2,12 +2,13 @@ package dev.icedit.edit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.icedit.edit.alphaedit.AlphaEditHyperParams;
 import dev.icedit.edit.memit.MemitHyperParams;
 import dev.icedit.edit.rome.RomeHyperParams;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The shipped ROME and MEMIT presets load and carry the released values. */
+/** The shipped ROME, MEMIT and AlphaEdit presets load and carry the released values. */
 class LocatePresetsTest {
     @Test
     void romePresetsLoadWithTheReleasedValues() {
@@ -39,5 +40,28 @@ class LocatePresetsTest {
         MemitHyperParams small = HyperParams.preset("MEMIT", "default-model", MemitHyperParams.class);
         assertThat(Editors.method("MEMIT").reseed(small, 7)).isEqualTo(small.withSeed(7));
         assertThat(Editors.method("MEMIT").create(small).hyperParameters()).containsEntry("mom2_update_weight", 500.0);
+    }
+
+    @Test
+    void alphaEditPresetsLoadWithTheReleasedValues() {
+        AlphaEditHyperParams gpt2 = HyperParams.preset("AlphaEdit", "gpt2-xl", AlphaEditHyperParams.class);
+        assertThat(gpt2.layers()).containsExactly(13, 14, 15, 16, 17);
+        assertThat(gpt2.vNumGradSteps()).isEqualTo(20);
+        assertThat(gpt2.vLr()).isEqualTo(0.5);
+        assertThat(gpt2.vWeightDecay()).isEqualTo(0.5);
+        assertThat(gpt2.clampNormFactor()).isEqualTo(0.75);
+        assertThat(gpt2.nullspaceThreshold()).isEqualTo(2e-2);
+        assertThat(gpt2.l2()).isEqualTo(10);
+        AlphaEditHyperParams llama = HyperParams.preset("AlphaEdit", "llama-2-7b", AlphaEditHyperParams.class);
+        assertThat(llama.layers()).containsExactly(4, 5, 6, 7, 8);
+        assertThat(llama.vNumGradSteps()).isEqualTo(25);
+        assertThat(llama.vLr()).isEqualTo(0.1);
+        assertThat(llama.vLossLayer()).isEqualTo(31);
+        assertThat(llama.nullspaceThreshold()).isEqualTo(2e-2);
+        AlphaEditHyperParams small = HyperParams.preset("AlphaEdit", "default-model", AlphaEditHyperParams.class);
+        assertThat(small.layers()).containsExactly(1, 2, 3);
+        assertThat(Editors.method("alphaedit").create(small).hyperParameters()).containsKeys("nullspace_threshold", "L2")
+                .doesNotContainKey("mom2_update_weight");
+        assertThat(Editors.method("AlphaEdit").reseed(small, 7)).isEqualTo(small.withSeed(7));
     }
 }

@@ -125,9 +125,46 @@ class DatasetLoaderTest {
         assertThatThrownBy(() -> DatasetLoader.load(strings)).hasMessageContaining("records are strings, not objects");
         Path broken = Files.writeString(tmp.resolve("broken.json"), "[{\"prompt\": \"x\",\n \"target_new\": }]");
         assertThatThrownBy(() -> DatasetLoader.load(broken)).hasMessageContaining("broken.json: invalid JSON at line 2");
+        Path latin1 = Files.write(tmp.resolve("latin1.json"), "[{\"prompt\": \"caf\u00e9\"}]"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> DatasetLoader.load(latin1)).hasMessage(latin1 + ": not UTF-8 text (JSON files are"
+                + " UTF-8)");
         Path empty = Files.writeString(tmp.resolve("empty.json"), "[]");
         assertThatThrownBy(() -> DatasetLoader.load(empty)).hasMessageContaining("empty.json: no records");
         assertThatThrownBy(() -> DatasetLoader.load(tmp.resolve("missing.json"))).hasMessageContaining("file not found");
+    }
+
+    @Test
+    void aDatasetNestedDeeperThanTheParserAllowsFailsInOneLine(@TempDir Path tmp) throws Exception {
+        Path deep = Files.writeString(tmp.resolve("deep.json"), "[".repeat(5000) + "]".repeat(5000));
+        assertThatThrownBy(() -> DatasetLoader.load(deep)).isInstanceOf(IceditException.class)
+                .hasMessageStartingWith(deep + ": invalid JSON: ").hasMessageContaining("nesting depth")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        Path deepLine = Files.writeString(tmp.resolve("deep.jsonl"), Files.readString(DIR.resolve("counterfact.jsonl"))
+                + "{\"a\": " + "[".repeat(5000) + "]".repeat(5000) + "}\n");
+        Dataset d = DatasetLoader.load(deepLine);
+        assertThat(d.skipped()).last().satisfies(s -> assertThat(s.reason()).startsWith("line 3 is not valid JSON")
+                .contains("nesting depth"));
+    }
+
+    @Test
+    void aRecordWithAnUnpairedSurrogateIsSkippedAtLoadNotAfterTheRun(@TempDir Path tmp) throws Exception {
+        // JSON lets a string hold half a surrogate pair; it is no character, and the report could not be written
+        String records = Files.readString(DIR.resolve("tiny-zsre.json")).strip();
+        String bad = "{\"prompt\": \"Who is \\ud800 the author?\", \"target_new\": \"x\", \"rephrase_prompt\": \"r\","
+                + " \"locality\": {}, \"portability\": {}}";
+        Path file = Files.writeString(tmp.resolve("surrogate.json"),
+                records.substring(0, records.length() - 1) + ", " + bad + "]");
+        Dataset d = DatasetLoader.load(file);
+        assertThat(d.cases()).hasSize(3);
+        assertThat(d.skipped()).singleElement().satisfies(s -> assertThat(s.reason())
+                .isEqualTo("'prompt' contains an unpaired UTF-16 surrogate (\\ud800 at character 7), which is not"
+                        + " valid Unicode"));
+        // a well-formed pair (an emoji) is text like any other
+        String emoji = bad.replace("\\ud800", "\\ud83d\\ude00");
+        Path ok = Files.writeString(tmp.resolve("emoji.json"), records.substring(0, records.length() - 1) + ", "
+                + emoji + "]");
+        assertThat(DatasetLoader.load(ok).cases()).hasSize(4);
     }
 
     @Test

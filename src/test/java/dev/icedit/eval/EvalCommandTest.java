@@ -20,7 +20,7 @@ class EvalCommandTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> SUMMARY_KEYS = List.of("method", "dataset", "mode", "schedule", "model", "cases",
             "skipped", "edit_succ", "rephrase", "portability", "portability_by_type", "locality", "locality_by_type",
-            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed");
+            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed", "boundary_merges");
 
     static CliRun eval(Path out, String... extra) {
         List<String> args = new ArrayList<>(List.of("eval", "--model", MODEL, "--data", DATA, "--out", out.toString(),
@@ -221,6 +221,24 @@ class EvalCommandTest {
         CliRun other = eval(dir, "--method", "IN-CONTEXT", "--limit", "1");
         assertThat(other.code()).isEqualTo(1);
         assertThat(other.err()).contains("holds a run with other settings").contains("method (was \"NONE\", now \"IN-CONTEXT\")");
+    }
+
+    @Test
+    void aPromptThatIsNotValidUnicodeIsReportedAtTheStartAndTheReportIsStillWritten(@TempDir Path tmp)
+            throws Exception {
+        String records = Files.readString(Path.of(DATA)).strip();
+        Path data = Files.writeString(tmp.resolve("surrogate.json"), records.substring(0, records.length() - 1)
+                + ", {\"prompt\": \"Who wrote \\udc00 Hamlet?\", \"target_new\": \"Marlowe\", \"rephrase_prompt\": \"r\","
+                + " \"subject\": \"Hamlet\", \"locality\": {}, \"portability\": {}}]");
+        Path dir = tmp.resolve("out");
+        CliRun r = CliRun.of("eval", "--model", MODEL, "--data", data.toString(), "--out", dir.toString(),
+                "--fluency-tokens", "20", "--quiet", "--method", "NONE");
+        assertThat(r.code()).as(r.err()).isZero();
+        // said before the run starts, on the line listing skipped records
+        assertThat(r.err().lines().limit(2)).anySatisfy(l -> assertThat(l).contains("skipped record 3: 'prompt'"
+                + " contains an unpaired UTF-16 surrogate"));
+        assertThat(summary(dir).get("cases").asInt()).isEqualTo(3);
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("unpaired UTF-16 surrogate");
     }
 
     private static String[] concat(String[] a, String... b) {

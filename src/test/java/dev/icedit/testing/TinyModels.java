@@ -30,6 +30,22 @@ public final class TinyModels {
         return c;
     }
 
+    /** Qwen3 as its configs are written: head_dim 32 whatever the width, q/k norm, no biases, tied, no BOS. */
+    public static Map<String, Object> qwen3(int layers, int hidden, int vocab) {
+        Map<String, Object> c = llama(layers, hidden, vocab);
+        c.put("model_type", "qwen3");
+        c.put("architectures", java.util.List.of("Qwen3ForCausalLM"));
+        c.put("head_dim", 32);
+        c.put("attention_bias", false);
+        c.put("tie_word_embeddings", true);
+        c.put("use_sliding_window", false);
+        c.put("rope_theta", 1000000.0);
+        c.put("bos_token_id", null);
+        c.put("eos_token_id", 0);
+        c.put("pad_token_id", 0);
+        return c;
+    }
+
     public static Map<String, Object> gpt2(int layers, int hidden, int vocab) {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("model_type", "gpt2");
@@ -46,6 +62,13 @@ public final class TinyModels {
 
     public static Path write(Path dir, Map<String, Object> config, long seed) throws IOException {
         RandomModel.write(dir, config, DType.F32, 0.2, seed, null);
+        return dir;
+    }
+
+    /** A tiny random model with the tokenizer of a golden directory (vocab 512), so it runs from the command line. */
+    public static Path writeWithTokenizer(Path dir, Map<String, Object> config, long seed, String goldenName)
+            throws IOException {
+        RandomModel.write(dir, config, DType.F32, 0.2, seed, Golden.ROOT.resolve(goldenName));
         return dir;
     }
 }

@@ -53,6 +53,15 @@ public final class IceObjective implements Objective {
     /** One row of an ICE batch: token ids of the two prefixes, of x* and (once known) of y. */
     public record Row(long[] withContext, long[] withoutContext, long[] target, long[] completion) {}
 
+    /**
+     * The row of a request under one context: the context and the prompt read as one prompt, the prompt alone,
+     * and x* as the tokens of the target after the prompt ({@link EditRequest#tokens}).
+     */
+    public static Row row(Tokenizer tok, EditRequest r, String context) {
+        Tokenizer.Continuation target = r.tokens(tok);
+        return new Row(tok.encodePrompt(context + r.prompt()), target.prompt(), target.tokens(), null);
+    }
+
     @Override
     public NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
             SplittableRandom random) {
@@ -64,8 +73,7 @@ public final class IceObjective implements Objective {
             for (int i = 0; i < contexts.size(); i++) {
                 String phrase = PHRASES.get(random.nextInt(PHRASES.size()));
                 String context = phrase + contexts.get(i) + " Now: ";
-                rows.add(new Row(tok.encode(context + r.prompt()), tok.encode(r.prompt()),
-                        tok.encodePlain(r.spacedTarget()), null));
+                rows.add(row(tok, r, context));
                 keys.add(r.prompt() + "\u0000" + r.target() + "\u0000" + i);
             }
         }
@@ -141,7 +149,7 @@ public final class IceObjective implements Objective {
         for (Row r : rows) {
             withCtx.add(Suffix.concat(r.withContext(), r.target()));
         }
-        Long eos = model.tokenizer().eosTokenId();
+        List<Long> eos = model.tokenizer().eosTokenIds();
         List<long[]> ys = new ArrayList<>();
         for (Row r : rows) {
             ys.add(sampler == null ? r.completion().clone() : new long[m]);
@@ -194,7 +202,7 @@ public final class IceObjective implements Objective {
         int b = rows.size();
         float[] target = new float[b * k];
         float[] completion = new float[b * k];
-        Long eos = model.tokenizer().eosTokenId();
+        Tokenizer tok = model.tokenizer();
         for (int i = 0; i < b; i++) {
             Row r = rows.get(i);
             int m = r.completion().length;
@@ -203,8 +211,8 @@ public final class IceObjective implements Objective {
                 target[i * k + firstTarget + j] = 1f;
             }
             for (int j = 0; j < m; j++) {
-                if (eos != null && r.completion()[j] == eos) {
-                    break; // tokens from the first EOS on are not part of the continuation
+                if (tok.isEos(r.completion()[j])) {
+                    break; // tokens from the first EOS (any of them) on are not part of the continuation
                 }
                 completion[i * k + k - m + j] = 1f;
             }
@@ -224,7 +232,8 @@ public final class IceObjective implements Objective {
         return dev.icedit.model.Generator.generate(model, w, prompts, sampling);
     }
 
-    private static long[] sampleColumn(NDArray logProbs, TokenSampler sampler, Long eos) {
+    /** One token per row; no EOS id can be drawn (y has exactly m tokens). */
+    private static long[] sampleColumn(NDArray logProbs, TokenSampler sampler, List<Long> eos) {
         int b = (int) logProbs.getShape().get(0);
         int v = (int) logProbs.getShape().get(2);
         float[] flat = logProbs.toFloatArray();

@@ -39,7 +39,7 @@ public final class ContextTemplates {
             for (int i = 0; i < count; i++) {
                 String opening = OPENINGS.get(i % OPENINGS.size());
                 prompts.add(tok.encode(opening));
-                openingTokens.add(tok.encodePlain(opening).length);
+                openingTokens.add(tok.encodeText(opening).length);
             }
             // the released code counts the opening words in the length; they are one token in most vocabularies
             int newTokens = Math.max(1, length - openingTokens.stream().mapToInt(Integer::intValue).min().orElse(1));

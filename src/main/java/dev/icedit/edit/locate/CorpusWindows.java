@@ -92,7 +92,7 @@ final class CorpusWindows implements AutoCloseable {
                 end++;
             }
             if (running++ % stride == pass) {
-                long[] ids = tok.encodePlain(piece.substring(at, end));
+                long[] ids = tok.encodeText(piece.substring(at, end));
                 int n = Math.min(ids.length, body);
                 if (n >= MIN_TOKENS) {
                     long[] w = new long[n + (bos == null ? 0 : 1)];
@@ -115,7 +115,7 @@ final class CorpusWindows implements AutoCloseable {
                 return 4;
             }
             String probe = piece.substring(0, Math.min(piece.length(), PROBE_CHARS));
-            long[] ids = tok.encodePlain(probe);
+            long[] ids = tok.encodeText(probe);
             return ids.length == 0 ? 4 : (double) probe.length() / ids.length;
         }
     }

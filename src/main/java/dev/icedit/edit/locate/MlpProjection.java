@@ -63,4 +63,15 @@ public final class MlpProjection {
         }
         return result;
     }
+
+    /**
+     * A change of the stored weight, in the stored layout, turned into dW P for a projector P (I, I) acting on the
+     * key side (P symmetric): Llama stores dW as (C, I), so it is D P; GPT-2's Conv1D stores dW^T (I, C), so it is
+     * P D. Computed in the change's dtype (P is converted); in the caller's scope.
+     */
+    public static NDArray projectChange(ModelConfig config, NDArray storedChange, NDArray projector) {
+        NDArray p = projector.getDataType() == storedChange.getDataType() ? projector
+                : projector.toType(storedChange.getDataType(), false);
+        return config.mlpOutputIsTransposed() ? p.matMul(storedChange) : storedChange.matMul(p);
+    }
 }

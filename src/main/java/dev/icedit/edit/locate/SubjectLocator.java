@@ -3,6 +3,8 @@ package dev.icedit.edit.locate;
 import dev.icedit.edit.EditRequest;
 import dev.icedit.model.Tokenizer;
 import dev.icedit.tensor.IceditException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Finds the subject of a fact inside a prompt and the token where ROME and MEMIT read the key: the subject is
@@ -24,6 +26,17 @@ public final class SubjectLocator {
         return r.subject().strip();
     }
 
+    /** The subject of each request, checking that each has one and that its prompt names it. */
+    public static List<String> subjects(List<EditRequest> requests, String method) {
+        List<String> subjects = new ArrayList<>();
+        for (EditRequest r : requests) {
+            String subject = requireSubject(r, method);
+            find(r.prompt(), subject);
+            subjects.add(subject);
+        }
+        return subjects;
+    }
+
     /** The [start, end) character range of the first occurrence of {@code subject} in {@code prompt}. */
     public static int[] find(String prompt, String subject) {
         String s = subject.strip();
@@ -40,19 +53,19 @@ public final class SubjectLocator {
     }
 
     /**
-     * Tokenises {@code prefix + prompt} and finds the subject's first or last token in it; the subject is searched
-     * for in the prompt only, not in the prefix.
+     * Tokenises {@code prefix + prompt} as a prompt ({@link Tokenizer#encodePrompt}) and finds the subject's first
+     * or last token in it; the subject is searched for in the prompt only, not in the prefix.
      */
     public static Located locate(Tokenizer tok, String prefix, String prompt, String subject, FactToken which) {
         int[] range = find(prompt, subject);
         String text = prefix + prompt;
-        return new Located(tok.encode(text), tokenIndex(tok, text, range[0] + prefix.length(),
+        return new Located(tok.encodePrompt(text), tokenIndex(tok, text, range[0] + prefix.length(),
                 range[1] + prefix.length(), which));
     }
 
-    /** The first or last token of {@code tok.encode(text)} that covers part of the characters [start, end). */
+    /** The first or last token of {@code tok.encodePrompt(text)} that covers part of the characters [start, end). */
     public static int tokenIndex(Tokenizer tok, String text, int start, int end, FactToken which) {
-        int[][] spans = tok.tokenSpans(text);
+        int[][] spans = tok.promptTokenSpans(text);
         int first = -1;
         int last = -1;
         for (int i = 0; i < spans.length; i++) {

@@ -46,9 +46,24 @@ public final class TargetOptimizer {
     /** The released code's early-stopping threshold on the total loss. */
     static final double STOP_LOSS = 5e-2;
 
-    /** Settings as the hyper-parameter files name them (v_num_grad_steps, v_lr, ...). */
+    /** Settings as the hyper-parameter files name them (v_num_grad_steps, v_lr, ...), checked as they are made. */
     public record Settings(int numGradSteps, double lr, double weightDecay, double clampNormFactor, double klFactor,
-            FactToken factToken) {}
+            FactToken factToken) {
+        public Settings {
+            if (numGradSteps < 1) {
+                throw new IceditException("v_num_grad_steps must be >= 1, got " + numGradSteps);
+            }
+            if (!(lr > 0) || Double.isInfinite(lr)) {
+                throw new IceditException("v_lr must be a positive number, got " + lr);
+            }
+            if (!(weightDecay >= 0) || !(klFactor >= 0)) {
+                throw new IceditException("v_weight_decay and kl_factor must be >= 0");
+            }
+            if (!(clampNormFactor > 0)) {
+                throw new IceditException("clamp_norm_factor must be positive, got " + clampNormFactor);
+            }
+        }
+    }
 
     /**
      * The outcome for one fact: the anchor h_0 and the optimised delta (C), float32, owned by this result; the total
@@ -78,10 +93,7 @@ public final class TargetOptimizer {
     public static Result optimise(LanguageModel model, Weights w, EditRequest request, String subject,
             List<String> prefixes, int layer, ActivationSite.Kind anchorKind, Settings s, StepListener listener) {
         Tokenizer tok = model.tokenizer();
-        long[] target = tok.encodePlain(request.spacedTarget());
-        if (target.length == 0) {
-            throw new IceditException("target '" + request.target() + "' has no tokens");
-        }
+        long[] target = targetTokens(tok, request);
         long[] targetHead = Arrays.copyOf(target, target.length - 1);
         List<Located> rows = new ArrayList<>();
         for (String prefix : prefixes) {
@@ -202,6 +214,11 @@ public final class TargetOptimizer {
                 klInit.close();
             }
         }
+    }
+
+    /** The target's tokens v* is optimised for: those after the prompt in their joint encoding. */
+    public static long[] targetTokens(Tokenizer tok, EditRequest request) {
+        return request.tokens(tok).tokens();
     }
 
     /**

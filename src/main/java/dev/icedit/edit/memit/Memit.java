@@ -12,7 +12,9 @@ import dev.icedit.edit.Editor;
 import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.locate.ContextTemplates;
 import dev.icedit.edit.locate.Keys;
+import dev.icedit.edit.locate.LocateChecks;
 import dev.icedit.edit.locate.MlpProjection;
+import dev.icedit.edit.locate.Mom2Settings;
 import dev.icedit.edit.locate.SecondMoments;
 import dev.icedit.edit.locate.SubjectLocator;
 import dev.icedit.edit.locate.SubjectLocator.Located;
@@ -46,6 +48,23 @@ import java.util.Map;
 public final class Memit implements Editor {
     public static final String NAME = "MEMIT";
     private final MemitHyperParams hp;
+
+    /**
+     * What MEMIT's pipeline reads of a method's hyper-parameters, so that methods built on it (AlphaEdit) share it:
+     * the layers, the target-vector settings, the context prefixes, the statistics, and whether the keys of the
+     * facts are read again on the edited weights at the end ({@link Computation#editedKeys}).
+     */
+    public record Plan(String method, List<Integer> layers, TargetOptimizer.Settings value, Integer vLossLayer,
+            List<List<Integer>> contextTemplates, long seed, Mom2Settings mom2, boolean keysAfterEdit) {}
+
+    /**
+     * How one layer's update dW (C, I) float64 is solved, in the caller's scope, from the layer's statistics, the
+     * facts' keys K (I, N) and the residuals R (C, N) it is asked to write.
+     */
+    @FunctionalInterface
+    public interface LayerSolver {
+        NDArray update(int layer, String weight, SecondMoments.Stats stats, NDArray keys, NDArray residuals);
+    }
 
     public Memit(MemitHyperParams hp) {
         this.hp = hp;
@@ -83,12 +102,15 @@ public final class Memit implements Editor {
         public final List<LayerUpdate> layers = new ArrayList<>();
         public final List<Map<String, Object>> statistics = new ArrayList<>();
         public final List<List<Double>> losses = new ArrayList<>();
+        /** With {@link Plan#keysAfterEdit}: each weight's keys of the facts (N, I) float64 on the edited weights. */
+        public final Map<String, NDArray> editedKeys = new LinkedHashMap<>();
         public String baseFingerprint;
 
         @Override
         public void close() {
             newWeights.values().forEach(NDArray::close);
             layers.forEach(LayerUpdate::close);
+            editedKeys.values().forEach(NDArray::close);
         }
     }
 
@@ -105,30 +127,34 @@ public final class Memit implements Editor {
         }
     }
 
+    @Override
+    public void check(LanguageModel model, List<EditRequest> requests) {
+        LocateChecks.check(model, requests, hp.layers(), hp.vLossLayer(), NAME);
+    }
+
     /** Runs MEMIT and keeps what each layer's update computed (for tests and reports). */
     public Computation compute(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
-        if (requests.isEmpty()) {
-            throw new IceditException("no edit requests given");
-        }
-        List<String> subjects = new ArrayList<>();
-        for (EditRequest r : requests) {
-            String subject = SubjectLocator.requireSubject(r, NAME);
-            SubjectLocator.find(r.prompt(), subject);
-            subjects.add(subject);
-        }
+        return compute(model, requests, progress, hp.plan(),
+                (layer, weight, s, keys, residuals) -> batchedUpdate(s.moment(), keys, residuals, hp.mom2UpdateWeight()));
+    }
+
+    /** MEMIT's pipeline with another method's settings and per-layer solve. */
+    public static Computation compute(LanguageModel model, List<EditRequest> requests, EditProgress progress,
+            Plan plan, LayerSolver solver) {
+        LocateChecks.check(model, requests, plan.layers(), plan.vLossLayer(), plan.method());
+        List<String> subjects = SubjectLocator.subjects(requests, plan.method());
         List<String> names = new ArrayList<>();
-        for (int layer : hp.layers()) {
-            names.add(MlpProjection.weightName(model, layer, NAME));
+        for (int layer : plan.layers()) {
+            names.add(MlpProjection.weightName(model, layer, plan.method()));
         }
-        TargetOptimizer.checkLossLayer(hp.vLossLayer(), model, NAME);
-        int zLayer = hp.layers().get(hp.layers().size() - 1);
+        int zLayer = plan.layers().get(plan.layers().size() - 1);
         Computation c = new Computation();
         Map<Integer, SecondMoments.Stats> stats = Map.of();
         NDArray targets = null;
         // before the lease: the statistics read the weights as loaded, and a computation of minutes must not hold
         // back other threads' installs
         progress.phase("covariance statistics");
-        stats = SecondMoments.get(model, hp.layers(), hp.mom2(), progress);
+        stats = SecondMoments.get(model, plan.layers(), plan.mom2(), progress);
         try (LanguageModel.Lease lease = model.lease()) {
             for (SecondMoments.Stats s : stats.values()) {
                 c.statistics.add(s.summary());
@@ -137,28 +163,27 @@ public final class Memit implements Editor {
             Weights base = lease.weights();
             c.baseFingerprint = LanguageModel.fingerprint(base, names);
             progress.phase("context prefixes");
-            List<List<String>> groups = ContextTemplates.generate(model, base, hp.contextTemplateLengthParams(),
-                    hp.seed());
+            List<List<String>> groups = ContextTemplates.generate(model, base, plan.contextTemplates(), plan.seed());
             List<String> prefixes = ContextTemplates.flat(groups);
-            targets = targets(model, base, requests, subjects, prefixes, zLayer, c, progress); // (C, N)
+            targets = targets(model, base, requests, subjects, prefixes, zLayer, plan.value(), c, progress); // (C, N)
             List<Located> bare = new ArrayList<>();
             for (int i = 0; i < requests.size(); i++) {
                 bare.add(SubjectLocator.locate(model.tokenizer(), "", requests.get(i).prompt(), subjects.get(i),
-                        hp.valueSettings().factToken()));
+                        plan.value().factToken()));
             }
-            for (int j = 0; j < hp.layers().size(); j++) {
-                int layer = hp.layers().get(j);
+            for (int j = 0; j < plan.layers().size(); j++) {
+                int layer = plan.layers().get(j);
                 progress.phase("update of layer " + layer);
                 Weights w = base.with(c.newWeights);
                 LayerUpdate u;
                 try (NDScope scope = new NDScope()) {
                     NDArray keys = Keys.compute(model, w, requests, subjects, groups, layer,
-                            hp.valueSettings().factToken()).transpose(); // (I, N)
+                            plan.value().factToken()).transpose(); // (I, N)
                     NDArray now = Keys.read(model, w, bare, ActivationSite.residualOut(zLayer))
                             .toType(DataType.FLOAT64, false).transpose(); // (C, N)
-                    NDArray residuals = targets.sub(now).div(hp.layers().size() - j); // (C, N)
+                    NDArray residuals = targets.sub(now).div(plan.layers().size() - j); // (C, N)
                     NDArray cov = stats.get(layer).moment().duplicate(); // (I, I)
-                    NDArray update = batchedUpdate(cov, keys, residuals, hp.mom2UpdateWeight()); // (C, I)
+                    NDArray update = solver.update(layer, names.get(j), stats.get(layer), keys, residuals); // (C, I)
                     NDScope.unregister(keys, residuals, cov, update);
                     u = new LayerUpdate(layer, names.get(j), keys, residuals, cov, update);
                 }
@@ -167,6 +192,18 @@ public final class Memit implements Editor {
                 NDArray previous = c.newWeights.put(u.weight(), updated);
                 if (previous != null) {
                     previous.close();
+                }
+            }
+            if (plan.keysAfterEdit()) {
+                progress.phase("keys on the edited weights");
+                Weights edited = base.with(c.newWeights);
+                for (int j = 0; j < plan.layers().size(); j++) {
+                    try (NDScope scope = new NDScope()) {
+                        NDArray keys = Keys.compute(model, edited, requests, subjects, groups, plan.layers().get(j),
+                                plan.value().factToken()); // (N, I)
+                        NDScope.unregister(keys);
+                        c.editedKeys.put(names.get(j), keys);
+                    }
                 }
             }
             return c;
@@ -182,9 +219,9 @@ public final class Memit implements Editor {
     }
 
     /** z_i for each fact (C, N), float64, outside any scope. */
-    private NDArray targets(LanguageModel model, Weights w, List<EditRequest> requests, List<String> subjects,
-            List<String> prefixes, int zLayer, Computation c, EditProgress progress) {
-        int steps = hp.vNumGradSteps();
+    private static NDArray targets(LanguageModel model, Weights w, List<EditRequest> requests, List<String> subjects,
+            List<String> prefixes, int zLayer, TargetOptimizer.Settings value, Computation c, EditProgress progress) {
+        int steps = value.numGradSteps();
         int total = requests.size() * steps;
         try (NDScope scope = new NDScope()) {
             List<NDArray> zs = new ArrayList<>();
@@ -195,7 +232,7 @@ public final class Memit implements Editor {
                 int offset = i * steps;
                 progress.phase("target vector " + (i + 1) + "/" + requests.size());
                 try (TargetOptimizer.Result z = TargetOptimizer.optimise(model, w, requests.get(i), subjects.get(i),
-                        prefixes, zLayer, ActivationSite.Kind.RESIDUAL_OUT, hp.valueSettings(),
+                        prefixes, zLayer, ActivationSite.Kind.RESIDUAL_OUT, value,
                         (step, n, loss) -> progress.step(offset + step, total, loss))) {
                     zs.add(z.target().toType(DataType.FLOAT64, false)); // (C)
                     c.losses.add(z.losses());

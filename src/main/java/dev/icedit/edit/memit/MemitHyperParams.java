@@ -81,6 +81,12 @@ public record MemitHyperParams(
                 FactToken.parse(factToken));
     }
 
+    /** The settings of MEMIT's pipeline. */
+    public Memit.Plan plan() {
+        return new Memit.Plan(Memit.NAME, layers, valueSettings(), vLossLayer, contextTemplateLengthParams, seed, mom2(),
+                false);
+    }
+
     public MemitHyperParams withSeed(long s) {
         return new MemitHyperParams(algName, layers, factToken, vNumGradSteps, vLr, vLossLayer, vWeightDecay,
                 clampNormFactor, klFactor, mom2UpdateWeight, contextTemplateLengthParams, mom2Dataset, mom2NSamples,

@@ -10,6 +10,7 @@ import dev.icedit.edit.Editor;
 import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.locate.ContextTemplates;
 import dev.icedit.edit.locate.Keys;
+import dev.icedit.edit.locate.LocateChecks;
 import dev.icedit.edit.locate.MlpProjection;
 import dev.icedit.edit.locate.SecondMoments;
 import dev.icedit.edit.locate.SubjectLocator;
@@ -108,22 +109,19 @@ public final class Rome implements Editor {
         }
     }
 
+    @Override
+    public void check(LanguageModel model, List<EditRequest> requests) {
+        LocateChecks.check(model, requests, hp.layers(), hp.vLossLayer(), NAME);
+    }
+
     /** Runs ROME and keeps what each update computed (for tests and reports). */
     public Computation compute(LanguageModel model, List<EditRequest> requests, EditProgress progress) {
-        if (requests.isEmpty()) {
-            throw new IceditException("no edit requests given");
-        }
-        List<String> subjects = new ArrayList<>();
-        for (EditRequest r : requests) {
-            String subject = SubjectLocator.requireSubject(r, NAME);
-            SubjectLocator.find(r.prompt(), subject);
-            subjects.add(subject);
-        }
+        check(model, requests);
+        List<String> subjects = SubjectLocator.subjects(requests, NAME);
         List<String> names = new ArrayList<>();
         for (int layer : hp.layers()) {
             names.add(MlpProjection.weightName(model, layer, NAME));
         }
-        TargetOptimizer.checkLossLayer(hp.vLossLayer(), model, NAME);
         Computation c = new Computation();
         Map<Integer, SecondMoments.Stats> stats = Map.of();
         Map<Integer, NDArray> inverses = new LinkedHashMap<>();

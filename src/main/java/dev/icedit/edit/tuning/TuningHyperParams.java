@@ -2,6 +2,7 @@ package dev.icedit.edit.tuning;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.icedit.edit.locate.Mom2Settings;
 import dev.icedit.tensor.IceditException;
 import java.util.List;
 
@@ -22,6 +23,14 @@ import java.util.List;
  * @param sampleWithContext ICE: sample y from the model given the context (else from the prompt alone)
  * @param earlyStopLoss stop once a step's mean loss is below this (null: run all steps, as the paper does)
  * @param seed seed of every random choice (context phrases, sampling)
+ * @param nullSpace {@code null_space}: every change of a trained matrix is projected onto the null space of the
+ *     preserved keys, as AlphaEdit does its update ({@link dev.icedit.edit.locate.NullSpace}); needs the statistics
+ *     settings below (absent or false: off)
+ * @param nullspaceThreshold {@code nullspace_threshold}: as AlphaEdit's, eigenvalues of C below it span the null space
+ * @param nullSpaceEditedKeys {@code null_space_edited_keys}: in a sequence of edits, the keys at which the earlier
+ *     edits wrote their targets are preserved too (default false)
+ * @param mom2Dataset {@code mom2_dataset}, {@code mom2_n_samples}, {@code mom2_dtype}, {@code stats_dir}: the key
+ *     statistics C, as ROME and MEMIT name them (and share their cache)
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record TuningHyperParams(
@@ -38,7 +47,14 @@ public record TuningHyperParams(
         @JsonProperty("sample_with_context") Boolean sampleWithContext,
         @JsonProperty(value = "objective", required = true) String objective,
         @JsonProperty("early_stop_loss") Double earlyStopLoss,
-        @JsonProperty("seed") Long seed) {
+        @JsonProperty("seed") Long seed,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("null_space") Boolean nullSpace,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("nullspace_threshold") Double nullspaceThreshold,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("null_space_edited_keys") Boolean nullSpaceEditedKeys,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("mom2_dataset") String mom2Dataset,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("mom2_n_samples") Integer mom2NSamples,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("mom2_dtype") String mom2Dtype,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("stats_dir") String statsDir) {
 
     public static final String ICE = "target_and_completion_with_context";
     public static final String FT_M = "target_new";
@@ -75,20 +91,66 @@ public record TuningHyperParams(
         if (sampleWithContext == null) {
             sampleWithContext = Boolean.TRUE;
         }
+        if (Boolean.TRUE.equals(nullSpace)) {
+            if (nullspaceThreshold == null || mom2Dataset == null || mom2NSamples == null) {
+                throw new IceditException("null_space: true needs nullspace_threshold, mom2_dataset and mom2_n_samples"
+                        + " (the key statistics whose null space the changes are projected onto)");
+            }
+            if (!(nullspaceThreshold > 0) || Double.isInfinite(nullspaceThreshold)) {
+                throw new IceditException("nullspace_threshold must be a positive number, got " + nullspaceThreshold);
+            }
+            mom2Dtype = mom2Dtype == null ? "float32" : mom2Dtype;
+            nullSpaceEditedKeys = Boolean.TRUE.equals(nullSpaceEditedKeys);
+            new Mom2Settings(mom2Dataset, mom2NSamples, mom2Dtype, statsDir); // validates
+        } else {
+            nullSpace = null; // off (the keys below, if given, are not read): reported as before the option existed
+        }
+    }
+
+    /** The hyper-parameters without the null-space projection, in the key order of the released files. */
+    public TuningHyperParams(String algName, List<Integer> layers, int numSteps, int batchSize, double lr,
+            Double weightDecay, double normConstraint, Integer maxNewTokens, Double temperature, Boolean staticTarget,
+            Boolean sampleWithContext, String objective, Double earlyStopLoss, Long seed) {
+        this(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint, maxNewTokens, temperature,
+                staticTarget, sampleWithContext, objective, earlyStopLoss, seed, null, null, null, null, null, null,
+                null);
+    }
+
+    /** Whether changes are projected onto the null space of the preserved keys ({@code null_space: true}). */
+    public boolean usesNullSpace() {
+        return Boolean.TRUE.equals(nullSpace);
+    }
+
+    /** The statistics of the null-space projection (null_space must be on). */
+    public Mom2Settings mom2() {
+        return new Mom2Settings(mom2Dataset, mom2NSamples, mom2Dtype, statsDir);
+    }
+
+    /** The same with the null-space projection on and its statistics (or off, with {@code on} false). */
+    public TuningHyperParams withNullSpace(boolean on, Double threshold, Boolean editedKeys, String dataset,
+            Integer nSamples, String dir) {
+        return on ? new TuningHyperParams(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint,
+                maxNewTokens, temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed, true,
+                threshold, editedKeys, dataset, nSamples, mom2Dtype, dir)
+                : new TuningHyperParams(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint,
+                        maxNewTokens, temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed);
     }
 
     public TuningHyperParams withLayers(List<Integer> l) {
         return new TuningHyperParams(algName, l, numSteps, batchSize, lr, weightDecay, normConstraint, maxNewTokens,
-                temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed);
+                temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed, nullSpace,
+                nullspaceThreshold, nullSpaceEditedKeys, mom2Dataset, mom2NSamples, mom2Dtype, statsDir);
     }
 
     public TuningHyperParams withSeed(long s) {
         return new TuningHyperParams(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint,
-                maxNewTokens, temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, s);
+                maxNewTokens, temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, s, nullSpace,
+                nullspaceThreshold, nullSpaceEditedKeys, mom2Dataset, mom2NSamples, mom2Dtype, statsDir);
     }
 
     public TuningHyperParams withNumSteps(int n) {
         return new TuningHyperParams(algName, layers, n, batchSize, lr, weightDecay, normConstraint, maxNewTokens,
-                temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed);
+                temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed, nullSpace,
+                nullspaceThreshold, nullSpaceEditedKeys, mom2Dataset, mom2NSamples, mom2Dtype, statsDir);
     }
 }

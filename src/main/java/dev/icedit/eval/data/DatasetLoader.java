@@ -23,7 +23,8 @@ import java.util.TreeSet;
  * not JSON, ...) are skipped and listed with their index and the reason.
  */
 public final class DatasetLoader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private DatasetLoader() {}
 
@@ -34,6 +35,8 @@ public final class DatasetLoader {
         String content;
         try {
             content = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw IceditException.inFile(file, "not UTF-8 text (JSON files are UTF-8)");
         } catch (IOException e) {
             throw IceditException.inFile(file, "cannot read: " + e.getMessage());
         }
@@ -48,8 +51,10 @@ public final class DatasetLoader {
             try {
                 root = JSON.readTree(body);
             } catch (JsonProcessingException e) {
-                throw IceditException.inFile(file, "invalid JSON at line " + e.getLocation().getLineNr() + ", column "
-                        + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+                // limits (nesting depth, number length) are reported without a location
+                String at = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+                        + e.getLocation().getColumnNr();
+                throw IceditException.inFile(file, "invalid JSON" + at + ": " + e.getOriginalMessage());
             }
             root.forEach(records::add);
         } else if (body.startsWith("{")) {

@@ -1,6 +1,7 @@
 package dev.icedit.eval.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.icedit.model.Unicode;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -94,12 +95,24 @@ final class RecordParser {
         if (n.asText().isBlank()) {
             throw new Malformed("'" + name + "' is empty");
         }
-        return n.asText().strip();
+        return valid(n.asText().strip(), name);
     }
 
-    private static String optionalText(JsonNode r, String field) {
+    /**
+     * An optional text field: absent, empty or not a string is no value; text that is not valid Unicode makes the
+     * record malformed, as it would be garbled for the model and cannot be written to the report.
+     */
+    private static String optionalText(JsonNode r, String field) throws Malformed {
         JsonNode n = r.get(field);
-        return n != null && n.isTextual() && !n.asText().isBlank() ? n.asText().strip() : null;
+        return n != null && n.isTextual() && !n.asText().isBlank() ? valid(n.asText().strip(), field) : null;
+    }
+
+    private static String valid(String text, String name) throws Malformed {
+        String problem = Unicode.problem(text, "'" + name + "'");
+        if (problem != null) {
+            throw new Malformed(problem);
+        }
+        return text;
     }
 
     private static String answer(JsonNode r, String field) throws Malformed {
@@ -131,7 +144,7 @@ final class RecordParser {
         if (n.asText().isBlank()) {
             throw new Malformed("'" + name + "' is empty");
         }
-        return n.asText().strip();
+        return valid(n.asText().strip(), name);
     }
 
     private static String optionalAnswer(JsonNode r, String field) {

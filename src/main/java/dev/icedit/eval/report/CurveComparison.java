@@ -48,21 +48,33 @@ public final class CurveComparison {
         }
         Map<String, byte[]> charts = new LinkedHashMap<>();
         for (Metric m : Metric.ALL) {
-            Map<String, Charts.Series> lines = new LinkedHashMap<>();
-            for (int i = 0; i < runs.size(); i++) {
-                String label = methods.get(i);
-                if (methods.indexOf(label) != methods.lastIndexOf(label)) {
-                    label = label + " (" + runs.get(i).toAbsolutePath().normalize().getFileName() + ")";
-                }
-                List<CurvePoint> curve = curves.get(i);
-                lines.put(label, new Charts.Series(curve.stream().map(CurvePoint::edits).toList(),
-                        curve.stream().map(p -> m.value().apply(p.metrics())).toList()));
-            }
-            byte[] png = Charts.png(m.label() + " on the probe set", m.unit(), lines);
+            byte[] png = Charts.png(m.label() + " on the probe set", m.unit(),
+                    lines(runs, methods, curves, p -> m.value().apply(p.metrics())));
             if (png != null) {
                 charts.put(m.key(), png);
             }
         }
+        byte[] memory = Charts.png("Resident memory of the run", "MiB",
+                lines(runs, methods, curves, CurvePoint::residentMib));
+        if (memory != null) {
+            charts.put("resident_memory", memory);
+        }
         return charts;
+    }
+
+    /** One line per run, labelled with its method (and its directory where two runs share a method). */
+    private static Map<String, Charts.Series> lines(List<Path> runs, List<String> methods, List<List<CurvePoint>> curves,
+            java.util.function.Function<CurvePoint, Double> value) {
+        Map<String, Charts.Series> lines = new LinkedHashMap<>();
+        for (int i = 0; i < runs.size(); i++) {
+            String label = methods.get(i);
+            if (methods.indexOf(label) != methods.lastIndexOf(label)) {
+                label = label + " (" + runs.get(i).toAbsolutePath().normalize().getFileName() + ")";
+            }
+            List<CurvePoint> curve = curves.get(i);
+            lines.put(label, new Charts.Series(curve.stream().map(CurvePoint::edits).toList(),
+                    curve.stream().map(value).toList()));
+        }
+        return lines;
     }
 }

@@ -7,6 +7,7 @@ import dev.icedit.eval.run.CaseRecord;
 import dev.icedit.eval.run.CurvePoint;
 import dev.icedit.eval.run.EvalRunner;
 import dev.icedit.eval.run.RunDirectory;
+import dev.icedit.model.Unicode;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -96,13 +97,19 @@ public final class HtmlReport {
                         .append(Base64.getEncoder().encodeToString(png)).append("\">");
             }
         }
+        byte[] memory = Charts.png("Resident memory", "MiB", x, curve.stream().map(CurvePoint::residentMib).toList());
+        if (memory != null) {
+            h.append("<img alt=\"resident memory against edits\" src=\"data:image/png;base64,")
+                    .append(Base64.getEncoder().encodeToString(memory)).append("\">");
+        }
         h.append("</div>\n<table><tr><th>edits</th>");
         Metric.ALL.forEach(m -> h.append("<th>").append(esc(m.label())).append("</th>"));
-        h.append("</tr>\n");
+        h.append("<th>edit seconds</th><th>resident MiB</th></tr>\n");
         for (CurvePoint p : curve) {
             h.append("<tr><td class=n>").append(p.edits()).append("</td>");
             Metric.ALL.forEach(m -> h.append("<td class=n>").append(num(m.value().apply(p.metrics()))).append("</td>"));
-            h.append("</tr>\n");
+            h.append("<td class=n>").append(num(p.editSeconds())).append("</td><td class=n>")
+                    .append(num(p.residentMib())).append("</td></tr>\n");
         }
         h.append("</table>\n");
     }
@@ -151,7 +158,7 @@ public final class HtmlReport {
             return "";
         }
         StringBuilder b = new StringBuilder(s.length());
-        for (char ch : s.toCharArray()) {
+        for (char ch : Unicode.replaceInvalid(s).toCharArray()) {
             switch (ch) {
                 case '<' -> b.append("&lt;");
                 case '>' -> b.append("&gt;");

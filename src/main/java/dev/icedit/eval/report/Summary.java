@@ -2,6 +2,7 @@ package dev.icedit.eval.report;
 
 import dev.icedit.eval.data.Dataset;
 import dev.icedit.eval.metrics.Aggregate;
+import dev.icedit.eval.run.CaseRecord;
 import dev.icedit.eval.run.EvalOptions;
 import dev.icedit.eval.run.EvalRunner;
 import java.util.LinkedHashMap;
@@ -12,7 +13,7 @@ import java.util.Map;
 public final class Summary {
     public static final List<String> KEYS = List.of("method", "dataset", "mode", "schedule", "model", "cases",
             "skipped", "edit_succ", "rephrase", "portability", "portability_by_type", "locality", "locality_by_type",
-            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed");
+            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed", "boundary_merges");
 
     private Summary() {}
 
@@ -30,6 +31,8 @@ public final class Summary {
         s.putAll(metrics);
         s.put("seconds_per_edit", Aggregate.mean(r.editSeconds()));
         s.put("seed", r.seed());
+        // (prompt, answer) pairs whose joint encoding merges across the prompt's end (see CaseRecord)
+        s.put("boundary_merges", r.cases().stream().mapToInt(CaseRecord::boundaryMerges).sum());
         if (!s.keySet().equals(new java.util.LinkedHashSet<>(KEYS))) {
             throw new IllegalStateException("summary keys out of step: " + s.keySet());
         }

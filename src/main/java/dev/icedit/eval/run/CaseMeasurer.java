@@ -22,8 +22,10 @@ import java.util.Map;
  *
  * <p>Every measurement before an edit is taken on the unedited weights ({@code base}, a snapshot taken before any
  * edit; the edit journal keeps those tensors alive while edits are installed). Locality and PPL_r after an edit
- * compare with, or are scored by, that unedited model. Token conventions: a prompt is {@code encode(prompt)} (with
- * BOS where the tokenizer adds one) and an answer is {@code encodePlain(" " + answer)}.
+ * compare with, or are scored by, that unedited model. Token conventions: a prompt is what
+ * {@link Tokenizer#encodePrompt} gives (BOS where the tokenizer adds one, or the chat template's wrapping), and an
+ * answer's tokens are those after the prompt in their joint encoding ({@link Tokenizer#answer}); pairs whose joint
+ * encoding merges across the boundary are counted in {@link Observation#boundaryMerges}.
  */
 final class CaseMeasurer {
     private final LanguageModel model;
@@ -36,7 +38,8 @@ final class CaseMeasurer {
      * A measurement and what later measurements of the same case compare with: target_new's log-probabilities and
      * the argmax at each locality answer position, both under the unedited model without context.
      */
-    record Observation(Measurement measurement, double[] targetLogProbs, List<long[]> localityArgmax) {}
+    record Observation(Measurement measurement, double[] targetLogProbs, List<long[]> localityArgmax,
+            int boundaryMerges, long[] targetTokens) {}
 
     CaseMeasurer(LanguageModel model, Weights base, int fluencyTokens, long seed) {
         this.model = model;
@@ -65,20 +68,26 @@ final class CaseMeasurer {
     }
 
     private Observation measure(EvalCase c, boolean onBase, String prefix, Observation before) {
-        long[] target = tok.encodePlain(" " + c.targetNew());
-        List<Scorer.Pair> pairs = new ArrayList<>();
-        pairs.add(pair(prefix + c.prompt(), target));
+        List<Tokenizer.Continuation> answers = new ArrayList<>();
+        answers.add(tok.answer(prefix + c.prompt(), c.targetNew()));
         if (c.rephrasePrompt() != null) {
-            pairs.add(pair(prefix + c.rephrasePrompt(), target));
+            answers.add(tok.answer(prefix + c.rephrasePrompt(), c.targetNew()));
         }
         for (EvalItem i : c.portability()) {
-            pairs.add(pair(prefix + i.prompt(), tok.encodePlain(" " + i.answer())));
+            answers.add(tok.answer(prefix + i.prompt(), i.answer()));
         }
         for (EvalItem i : c.locality()) {
-            pairs.add(pair(prefix + i.prompt(), tok.encodePlain(" " + i.answer())));
+            answers.add(tok.answer(prefix + i.prompt(), i.answer()));
         }
-        long[] promptIds = tok.encode(c.prompt());
-        long[] inputIds = prefix.isEmpty() ? promptIds : tok.encode(prefix + c.prompt());
+        List<Scorer.Pair> pairs = new ArrayList<>();
+        int merges = 0;
+        for (Tokenizer.Continuation a : answers) {
+            pairs.add(new Scorer.Pair(a.prompt(), a.tokens()));
+            merges += a.merged() ? 1 : 0;
+        }
+        long[] target = answers.get(0).tokens();
+        long[] promptIds = tok.encodePrompt(c.prompt());
+        long[] inputIds = prefix.isEmpty() ? promptIds : tok.encodePrompt(prefix + c.prompt());
         int budget = fluencyTokens - promptIds.length;
         List<Scorer.Scored> scored;
         long[] greedy;
@@ -122,11 +131,7 @@ final class CaseMeasurer {
         Measurement m = new Measurement(accuracy(edit), rephrase, Measurement.meanOfItems(portability), portability,
                 Measurement.meanOfItems(locality), locality, Fluency.score(tok.decode(concat(promptIds, sampled))),
                 pplR, TokenMetrics.exactMatch(greedyText, c.targetNew()), greedyText, generated);
-        return new Observation(m, targetLogProbs, localityArgmax);
-    }
-
-    private Scorer.Pair pair(String prompt, long[] answer) {
-        return new Scorer.Pair(tok.encode(prompt), answer);
+        return new Observation(m, targetLogProbs, localityArgmax, merges, target);
     }
 
     private static double accuracy(Scorer.Scored s) {

@@ -15,6 +15,10 @@ import dev.icedit.eval.metrics.Measurement;
  * @param editError why the method produced no edit for this case (then {@code post} is measured without it)
  * @param seconds wall time of the whole case: measuring, editing, reverting
  * @param finishedAt when the case was written (ISO-8601)
+ * @param boundaryMerges how many of the case's (prompt, answer) pairs the tokenizer merges across the boundary, so
+ *     that the answer's tokens (those after the prompt's in the joint encoding) lose the merged characters
+ * @param targetTokens the tokens of target_new after the prompt, as every method trains and every metric scores them
  */
 public record CaseRecord(int position, int index, EditRequest request, String rephrasePrompt, int editsApplied,
-        Measurement pre, Measurement post, double editSeconds, String editError, double seconds, String finishedAt) {}
+        Measurement pre, Measurement post, double editSeconds, String editError, double seconds, String finishedAt,
+        int boundaryMerges, long[] targetTokens) {}

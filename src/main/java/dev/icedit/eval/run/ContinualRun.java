@@ -6,6 +6,7 @@ import dev.icedit.edit.EditJournal;
 import dev.icedit.edit.EditPatch;
 import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.EditResult;
+import dev.icedit.edit.EditedKeys;
 import dev.icedit.eval.data.Dataset;
 import dev.icedit.eval.data.EvalCase;
 import dev.icedit.eval.metrics.Aggregate;
@@ -15,6 +16,7 @@ import dev.icedit.model.Weights;
 import dev.icedit.tensor.IceditException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -22,13 +24,17 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * A continual run: the edits accumulate in dataset order and are never reverted; its state is the number of cases
- * edited so far and the weights their edits changed, saved after every edit as one cumulative patch (see
- * {@link EvalRunner}).
+ * edited so far, the weights their edits changed, saved after every edit as one cumulative patch (see
+ * {@link EvalRunner}), and the keys the edits wrote for methods that remember them ({@link EditedKeys}), saved as one
+ * small file per edit under patches/keys/. Memory stays flat in the number of edits: the run holds the unedited
+ * weights (the snapshot {@code base}, which aliases the loaded model) and the current ones, never one copy per
+ * edit; the edited keys are sums of fixed size.
  */
 final class ContinualRun {
     private final LanguageModel model;
@@ -49,6 +55,10 @@ final class ContinualRun {
     private final Set<String> changed = new LinkedHashSet<>();
     private final List<EditLogEntry> log = new ArrayList<>();
     private final boolean stateful;
+    private final EditedKeys keys = new EditedKeys();
+    private final long startNanos = System.nanoTime();
+    private int editsAtStart;
+    private double probeSecondsPerCase;
     private int applied;
 
     ContinualRun(LanguageModel model, Dataset data, EvalOptions opts, RunDirectory dir, EvalListener listener,
@@ -74,6 +84,7 @@ final class ContinualRun {
     void run() {
         try {
             restoreState();
+            editsAtStart = applied;
             Map<Integer, CurvePoint> points = new LinkedHashMap<>();
             dir.readLines(dir.curve(), CurvePoint.class).forEach(p -> points.put(p.edits(), p));
             if (!points.containsKey(0) && applied == 0) {
@@ -130,6 +141,7 @@ final class ContinualRun {
                 editSeconds.add(stateful ? log.get(j).seconds() : 0.0);
             }
         } finally {
+            keys.close();
             restoreBase();
         }
     }
@@ -183,6 +195,25 @@ final class ContinualRun {
             changed.addAll(state.weightNames());
             listener.info("re-applied " + requests.size() + " saved edits from " + dir.statePatch());
         }
+        int withKeys = 0;
+        for (int j = 0; j < keep; j++) {
+            Path file = dir.editedKeys(j);
+            if (saved.get(j).applied() && Files.exists(file)) {
+                Map<String, NDArray> k = EditedKeys.read(file, model.manager());
+                try {
+                    keys.add(k);
+                } finally {
+                    k.values().forEach(NDArray::close);
+                }
+                withKeys++;
+            }
+        }
+        if (withKeys > 0) {
+            listener.info("re-read the keys of " + withKeys + " saved edits from " + dir.editedKeys(0).getParent());
+        }
+        for (int j = keep; j < saved.size(); j++) {
+            deleteQuietly(dir.editedKeys(j)); // written for an edit whose state was not saved
+        }
         if (keep < saved.size()) {
             dir.rewrite(dir.edits(), saved.subList(0, keep)); // logged, but the state was not saved
         }
@@ -196,7 +227,7 @@ final class ContinualRun {
             applied = position + 1;
             return;
         }
-        EditAttempts.Attempt attempt = attempts.attempt(c);
+        EditAttempts.Attempt attempt = attempts.attempt(c, keys);
         if (attempt.result() == null) {
             EditLogEntry entry = new EditLogEntry(position, c.index(), attempt.seconds(), List.of(), attempt.error());
             dir.append(dir.edits(), entry);
@@ -217,6 +248,10 @@ final class ContinualRun {
             EditLogEntry entry = new EditLogEntry(position, c.index(), result.seconds(), result.lossPerStep(), null);
             dir.append(dir.edits(), entry);
             log.add(entry);
+            if (!result.editedKeys().isEmpty()) { // before the state: a resume reads it only for saved edits
+                EditedKeys.write(dir.editedKeys(position), result.editedKeys());
+                keys.add(result.editedKeys());
+            }
             saveState();
         }
     }
@@ -256,20 +291,84 @@ final class ContinualRun {
         double seconds = edit == null ? 0.0 : edit.seconds();
         CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(), installed(),
                 pre.measurement(), post.measurement(), seconds, edit == null ? null : edit.error(),
-                (System.nanoTime() - start) / 1e9 + seconds, Instant.now().toString());
+                (System.nanoTime() - start) / 1e9 + seconds, Instant.now().toString(), pre.boundaryMerges(),
+                pre.targetTokens());
         dir.append(dir.cases(), r);
         done.put(c.index(), r);
     }
 
     private void probePoint(int edits, Map<Integer, CurvePoint> points) {
+        long start = System.nanoTime();
         List<Measurement> ms = new ArrayList<>();
         for (EvalCase p : probes) {
             CaseMeasurer.Observation before = probeBase.computeIfAbsent(p.index(), i -> measurer.before(p));
             ms.add(measurer.after(p, plan.contextPrefix(p), before).measurement());
         }
-        CurvePoint point = new CurvePoint(edits, Aggregate.of(ms));
+        probeSecondsPerCase = (System.nanoTime() - start) / 1e9 / Math.max(1, probes.size());
+        Double rss = residentMib();
+        double editSeconds = log.stream().limit(edits).mapToDouble(EditLogEntry::seconds).sum();
+        CurvePoint point = new CurvePoint(edits, Aggregate.of(ms), rss, editSeconds);
         dir.append(dir.curve(), point);
         points.put(edits, point);
+        if (edits > 0) {
+            listener.info(progressLine(edits, rss));
+        }
+    }
+
+    /**
+     * "edits 300/1000, 2.41 s each, about 29 min left (1.2 h with the final measurement); resident memory 612 MiB":
+     * the rate is this process's wall time per edit (probes included), so it holds for what is left.
+     */
+    private String progressLine(int edits, Double rss) {
+        int total = cases.size();
+        int doneHere = edits - editsAtStart;
+        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "edits %d/%d", edits, total));
+        if (doneHere > 0) {
+            double perEdit = elapsed / doneHere;
+            double left = perEdit * (total - edits);
+            line.append(String.format(Locale.ROOT, ", %.2f s each, about %s left", perEdit, duration(left)));
+            if (opts.schedule() == EvalOptions.Schedule.FINAL) { // each case then measured before and after
+                line.append(" (").append(duration(left + 2 * probeSecondsPerCase * total))
+                        .append(" with the final measurement)");
+            }
+        }
+        if (rss != null) {
+            line.append(String.format(Locale.ROOT, "; resident memory %.0f MiB", rss));
+        }
+        return line.toString();
+    }
+
+    private static String duration(double seconds) {
+        if (seconds < 90) {
+            return Math.round(seconds) + " s";
+        }
+        if (seconds < 90 * 60) {
+            return Math.round(seconds / 60) + " min";
+        }
+        return String.format(Locale.ROOT, "%.1f h", seconds / 3600);
+    }
+
+    /** This process's resident memory in MiB (VmRSS of /proc/self/status), or null where there is none. */
+    static Double residentMib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return null;
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // a stale file is overwritten when its edit is done again
+        }
     }
 
     /** Leaves the model as it was given: the unedited weights back, the edited ones freed. */

@@ -2,6 +2,7 @@ package dev.icedit.eval.run;
 
 import dev.icedit.edit.EditProgress;
 import dev.icedit.edit.EditResult;
+import dev.icedit.edit.EditedKeys;
 import dev.icedit.eval.data.EvalCase;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.tensor.IceditException;
@@ -32,13 +33,21 @@ final class EditAttempts {
         this.listener = listener;
     }
 
+    /** One case's edit, on its own (single mode). */
     Attempt attempt(EvalCase c) {
+        try (EditedKeys none = new EditedKeys()) {
+            return attempt(c, none);
+        }
+    }
+
+    /** One case's edit as the next of a sequence whose installed edits wrote {@code earlier}. */
+    Attempt attempt(EvalCase c, EditedKeys earlier) {
         if (plan.editor() == null) {
             return Attempt.NONE;
         }
         long start = System.nanoTime();
         try {
-            EditResult r = plan.editor().edit(model, List.of(c.request()), EditProgress.NONE);
+            EditResult r = plan.editor().edit(model, List.of(c.request()), EditProgress.NONE, earlier);
             succeeded++;
             return new Attempt(r, r.seconds(), null);
         } catch (IceditException e) {

@@ -5,6 +5,7 @@ import dev.icedit.edit.EditJournal;
 import dev.icedit.edit.EditResult;
 import dev.icedit.eval.data.Dataset;
 import dev.icedit.eval.data.EvalCase;
+import dev.icedit.eval.data.TunedOn;
 import dev.icedit.eval.metrics.Aggregate;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.Weights;
@@ -39,6 +40,7 @@ public final class EvalRunner {
     private final EvalOptions opts;
     private final RunDirectory dir;
     private final EvalListener listener;
+    private String dataSha256;
 
     /** What the run produced: every finished case of the selection, in order, and the continual curve. */
     public record Result(RunDirectory dir, String method, Map<String, Object> hyperParameters, Long seed,
@@ -64,13 +66,27 @@ public final class EvalRunner {
 
     public Result run() {
         MethodPlan plan = MethodPlan.resolve(opts.method(), opts.hparams(), opts.seed(), model.config());
-        List<EvalCase> cases = data.select(opts.offset(), opts.limit());
+        if (plan.preset() != null && plan.preset().source() == dev.icedit.edit.Presets.Source.DERIVED) {
+            listener.info(plan.name() + " preset: " + plan.preset().summary());
+        }
+        dataSha256 = data.sha256();
+        // a preset written by icedit tune names the cases it was tuned on: they are not evaluated
+        List<Integer> tunedOn = TunedOn.casesIn(opts.hparams(), dataSha256);
+        Dataset usable = tunedOn.isEmpty() ? data : data.without(tunedOn);
+        if (!tunedOn.isEmpty()) {
+            listener.info("leaving out the " + (data.cases().size() - usable.cases().size()) + " cases of "
+                    + data.file().getFileName() + " that " + opts.hparams() + " was tuned on");
+        }
+        List<EvalCase> cases = usable.select(opts.offset(), opts.limit());
         if (cases.isEmpty()) {
-            throw IceditException.inFile(data.file(), "no cases to evaluate: " + data.cases().size()
+            throw IceditException.inFile(data.file(), "no cases to evaluate: " + usable.cases().size()
                     + " usable cases and --offset " + opts.offset());
         }
         long seed = effectiveSeed(plan);
         Map<String, Object> settings = settings(plan, seed, cases.size());
+        if (!tunedOn.isEmpty()) {
+            settings.put("excluded_tuning_cases", tunedOn);
+        }
         // the data and model are identified by their hashes, so their paths may change; the limit may grow
         Set<String> mayDiffer = opts.mode() == EvalOptions.Mode.CONTINUAL && opts.schedule() == EvalOptions.Schedule.FINAL
                 ? Set.of("data", "model") : Set.of("data", "model", "limit", "cases");
@@ -129,7 +145,8 @@ public final class EvalRunner {
                 }
                 CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(),
                         attempt.result() == null ? 0 : 1, pre.measurement(), post.measurement(), attempt.seconds(),
-                        attempt.error(), (System.nanoTime() - start) / 1e9, Instant.now().toString());
+                        attempt.error(), (System.nanoTime() - start) / 1e9, Instant.now().toString(),
+                        pre.boundaryMerges(), pre.targetTokens());
                 dir.append(dir.cases(), r);
                 done.put(c.index(), r);
                 listener.advanced(++finished);
@@ -159,7 +176,7 @@ public final class EvalRunner {
         s.put("hyper_parameters", plan.hyperParameters());
         s.put("in_context_prefix", plan.name().equals(MethodPlan.IN_CONTEXT) ? "Fact: {prompt} {target_new}. Now: " : null);
         s.put("data", data.file().toAbsolutePath().normalize().toString());
-        s.put("data_sha256", sha256(data.file()));
+        s.put("data_sha256", dataSha256);
         s.put("layout", data.layout().displayName());
         s.put("model", model.directory().toString());
         s.put("model_fingerprint", model.fingerprint());
@@ -173,21 +190,10 @@ public final class EvalRunner {
         s.put("fluency_tokens", opts.fluencyTokens());
         s.put("probes", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probes() : null);
         s.put("probe_every", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probeEvery() : null);
+        if (model.tokenizer().chatTemplate()) {
+            s.put("chat_template", true); // absent when off, so that runs from before the option still resume
+        }
         return s;
     }
 
-    private static String sha256(java.nio.file.Path file) {
-        try (java.io.InputStream in = Files.newInputStream(file)) {
-            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0;) {
-                md.update(buf, 0, n);
-            }
-            return java.util.HexFormat.of().formatHex(md.digest());
-        } catch (IOException e) {
-            throw IceditException.inFile(file, "cannot read: " + e.getMessage());
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

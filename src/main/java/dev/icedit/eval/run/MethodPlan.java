@@ -3,6 +3,7 @@ package dev.icedit.eval.run;
 import dev.icedit.edit.Editor;
 import dev.icedit.edit.Editors;
 import dev.icedit.edit.HyperParams;
+import dev.icedit.edit.Presets;
 import dev.icedit.eval.data.EvalCase;
 import dev.icedit.model.ModelConfig;
 import dev.icedit.tensor.IceditException;
@@ -24,11 +25,13 @@ public final class MethodPlan {
     private final String name;
     private final Editor editor;
     private final Map<String, Object> hyperParameters;
+    private final Presets.Choice preset;
 
-    private MethodPlan(String name, Editor editor, Map<String, Object> hyperParameters) {
+    private MethodPlan(String name, Editor editor, Map<String, Object> hyperParameters, Presets.Choice preset) {
         this.name = name;
         this.editor = editor;
         this.hyperParameters = hyperParameters;
+        this.preset = preset;
     }
 
     /** Every name the evaluation accepts: the registered editing methods, then NONE and IN-CONTEXT. */
@@ -42,17 +45,18 @@ public final class MethodPlan {
     public static MethodPlan resolve(String method, String hparams, Long seed, ModelConfig config) {
         String upper = method.toUpperCase(Locale.ROOT);
         if (upper.equals(NONE) || upper.equals(IN_CONTEXT)) {
-            return new MethodPlan(upper, null, null);
+            return new MethodPlan(upper, null, null, null);
         }
         if (Editors.names().stream().noneMatch(n -> n.equalsIgnoreCase(method))) {
             throw new IceditException("unknown method '" + method + "' (known: " + String.join(", ", names()) + ")");
         }
         Editors.Method<?> m = Editors.method(method);
-        Object hp = Editors.loadHyperParams(m.name(), config, hparams);
+        Presets.Choice preset = Presets.resolve(m.name(), config, hparams);
+        Object hp = preset.hyperParams();
         if (seed != null) {
             hp = m.reseed(hp, seed);
         }
-        return new MethodPlan(m.name(), m.create(hp), HyperParams.asMap(hp));
+        return new MethodPlan(m.name(), m.create(hp), HyperParams.asMap(hp), preset);
     }
 
     public String name() {
@@ -62,6 +66,11 @@ public final class MethodPlan {
     /** The editor, or null for the baselines that change no weight. */
     public Editor editor() {
         return editor;
+    }
+
+    /** Which preset the hyper-parameters came from and why (null for the baselines). */
+    public Presets.Choice preset() {
+        return preset;
     }
 
     /** The hyper-parameters in use (null for the baselines). */

@@ -73,6 +73,12 @@ public final class RunDirectory {
         return dir.resolve("patches").resolve("continual-state.safetensors");
     }
 
+    /** The keys the edit of case {@code position} wrote, for methods that remember them (continual runs). */
+    public Path editedKeys(int position) {
+        return dir.resolve("patches").resolve("keys").resolve(String.format(java.util.Locale.ROOT, "edit-%06d.safetensors",
+                position));
+    }
+
     public Path summary() {
         return dir.resolve("summary.json");
     }
