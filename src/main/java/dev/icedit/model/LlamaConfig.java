@@ -123,11 +123,38 @@ public record LlamaConfig(
             }
             return List.copyOf(out);
         }
-        int firstSliding = type.equals("mistral") ? 0 : c.intOr("max_window_layers", 28);
-        for (int l = 0; l < layers; l++) {
-            out.add(window != null && l >= firstSliding ? SLIDING : FULL);
+        int firstSliding = window == null ? layers : type.equals("mistral") ? 0 : c.intOr("max_window_layers", 28);
+        return new FromLayer(layers, Math.max(0, firstSliding));
+    }
+
+    /**
+     * Full attention below a layer and sliding from it on, computed rather than stored: the config is read before
+     * the weights are, and a config.json may name far more layers than exist (the load then refuses it).
+     */
+    private static final class FromLayer extends java.util.AbstractList<String> {
+        private final int layers;
+        private final int firstSliding;
+
+        FromLayer(int layers, int firstSliding) {
+            this.layers = layers;
+            this.firstSliding = firstSliding;
         }
-        return List.copyOf(out);
+
+        @Override
+        public String get(int layer) {
+            java.util.Objects.checkIndex(layer, layers);
+            return layer >= firstSliding ? SLIDING : FULL;
+        }
+
+        @Override
+        public int size() {
+            return layers;
+        }
+
+        @Override
+        public boolean contains(Object o) {
+            return SLIDING.equals(o) ? firstSliding < layers : FULL.equals(o) && firstSliding > 0;
+        }
     }
 
     /** The attention window of a layer, or null for full (causal) attention. */

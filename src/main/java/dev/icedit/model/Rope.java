@@ -1,6 +1,5 @@
 package dev.icedit.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.icedit.tensor.IceditException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,15 +38,14 @@ public record Rope(String type, double theta, double factor, int maxPositions, i
     public static final List<String> SUPPORTED = List.of("default", "linear", "dynamic", "yarn", "llama3");
 
     static Rope read(ConfigJson c, int maxPositions) {
-        JsonNode scaling = c.node("rope_scaling");
-        JsonNode params = c.node("rope_parameters");
-        JsonNode spec = scaling != null && scaling.isObject() && !scaling.isEmpty() ? scaling
-                : params != null && params.isObject() ? params : null;
+        ConfigJson scaling = c.object("rope_scaling");
+        ConfigJson params = c.object("rope_parameters");
+        ConfigJson spec = scaling != null && !scaling.root.isEmpty() ? scaling : params;
         String where = spec == scaling ? "rope_scaling" : "rope_parameters";
         double theta = c.positiveOr("rope_theta", 10000.0);
-        double partial = c.doubleOr("partial_rotary_factor", 1.0);
-        if (spec != null && spec.hasNonNull("partial_rotary_factor")) {
-            partial = new Key(c, spec, where).number("partial_rotary_factor", partial);
+        double partial = c.positiveOr("partial_rotary_factor", 1.0);
+        if (spec != null) {
+            partial = spec.positiveOr("partial_rotary_factor", partial);
         }
         if (partial != 1.0) {
             throw IceditException.inFile(c.file, "partial_rotary_factor " + partial + " is not supported: this"
@@ -56,66 +54,41 @@ public record Rope(String type, double theta, double factor, int maxPositions, i
         if (spec == null) {
             return new Rope("default", theta, 1, maxPositions, maxPositions, 1, 4, null, 32, 1, null, null, true);
         }
-        Key k = new Key(c, spec, where);
-        theta = k.number("rope_theta", theta);
-        String type = spec.hasNonNull("rope_type") ? spec.get("rope_type").asText()
-                : spec.hasNonNull("type") ? spec.get("type").asText() : "default";
+        theta = spec.positiveOr("rope_theta", theta);
+        String type = spec.stringOr("rope_type", spec.stringOr("type", "default"));
         if (!SUPPORTED.contains(type)) {
             throw IceditException.inFile(c.file, where + ": unsupported rope type '" + type + "' (supported: "
                     + String.join(", ", SUPPORTED) + ")");
         }
+        Required k = new Required(c, spec, where, type);
         // llama3 and yarn read original_max_position_embeddings; a top-level key of that name overrides theirs
         int original = c.has("original_max_position_embeddings") ? c.requireSize("original_max_position_embeddings")
-                : spec.hasNonNull("original_max_position_embeddings") ? k.integer("original_max_position_embeddings")
-                : maxPositions;
-        double factor = type.equals("default") ? 1.0 : k.required("factor");
-        if (!type.equals("default") && !(factor > 0)) {
-            throw IceditException.inFile(c.file, where + ": factor must be positive, got " + factor);
-        }
-        double low = type.equals("llama3") ? k.required("low_freq_factor") : 1.0;
-        double high = type.equals("llama3") ? k.required("high_freq_factor") : 4.0;
+                : spec.sizeOr("original_max_position_embeddings", maxPositions);
+        double factor = type.equals("default") ? 1.0 : k.positive("factor");
+        double low = type.equals("llama3") ? k.positive("low_freq_factor") : 1.0;
+        double high = type.equals("llama3") ? k.positive("high_freq_factor") : 4.0;
         if (type.equals("llama3") && !(high > low)) {
             throw IceditException.inFile(c.file, where + ": high_freq_factor " + high
                     + " must be greater than low_freq_factor " + low);
         }
-        Double attention = spec.hasNonNull("attention_factor") ? k.number("attention_factor", 1.0) : null;
+        Double attention = spec.has("attention_factor") ? spec.positiveOr("attention_factor", 1.0) : null;
         // transformers reads these with `or`, so 0 means the default too
-        double betaFast = k.number("beta_fast", 0) == 0 ? 32 : k.number("beta_fast", 0);
-        double betaSlow = k.number("beta_slow", 0) == 0 ? 1 : k.number("beta_slow", 0);
-        Double mscale = spec.hasNonNull("mscale") ? k.number("mscale", 0) : null;
-        Double mscaleAllDim = spec.hasNonNull("mscale_all_dim") ? k.number("mscale_all_dim", 0) : null;
-        boolean truncate = !spec.hasNonNull("truncate") || spec.get("truncate").asBoolean();
+        double betaFast = spec.doubleOr("beta_fast", 0) == 0 ? 32 : spec.doubleOr("beta_fast", 0);
+        double betaSlow = spec.doubleOr("beta_slow", 0) == 0 ? 1 : spec.doubleOr("beta_slow", 0);
+        Double mscale = spec.has("mscale") ? spec.doubleOr("mscale", 0) : null;
+        Double mscaleAllDim = spec.has("mscale_all_dim") ? spec.doubleOr("mscale_all_dim", 0) : null;
+        boolean truncate = spec.boolOr("truncate", true);
         return new Rope(type, theta, factor, maxPositions, original, low, high, attention, betaFast, betaSlow, mscale,
                 mscaleAllDim, truncate);
     }
 
-    /** Typed reads of one rope settings object, with errors naming config.json and the key. */
-    private record Key(ConfigJson c, JsonNode spec, String where) {
-        double number(String key, double dflt) {
-            JsonNode n = spec.get(key);
-            if (n == null || n.isNull()) {
-                return dflt;
+    /** A key the rope type needs: absent is an error naming the type, present it is read with the usual checks. */
+    private record Required(ConfigJson c, ConfigJson spec, String where, String type) {
+        double positive(String key) {
+            if (!spec.has(key)) {
+                throw IceditException.inFile(c.file, where + " of type '" + type + "' lacks '" + key + "'");
             }
-            if (!n.isNumber()) {
-                throw IceditException.inFile(c.file, where + "." + key + " must be a number, found " + n);
-            }
-            return n.asDouble();
-        }
-
-        double required(String key) {
-            if (!spec.hasNonNull(key)) {
-                throw IceditException.inFile(c.file, where + " of type '" + (spec.hasNonNull("rope_type")
-                        ? spec.get("rope_type").asText() : spec.path("type").asText()) + "' lacks '" + key + "'");
-            }
-            return number(key, 0);
-        }
-
-        int integer(String key) {
-            JsonNode n = spec.get(key);
-            if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-                throw IceditException.inFile(c.file, where + "." + key + " must be an integer, found " + n);
-            }
-            return n.asInt();
+            return spec.positiveOr(key, 1.0);
         }
     }
 

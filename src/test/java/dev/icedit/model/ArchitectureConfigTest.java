@@ -62,7 +62,7 @@ class ArchitectureConfigTest {
         c.put("rope_scaling", Map.of("rope_type", "llama3", "factor", 8.0));
         assertThatThrownBy(() -> read(c)).hasMessageEndingWith("rope_scaling of type 'llama3' lacks 'low_freq_factor'");
         c.put("rope_scaling", Map.of("type", "yarn", "factor", "four"));
-        assertThatThrownBy(() -> read(c)).hasMessageEndingWith("rope_scaling.factor must be a number, found \"four\"");
+        assertThatThrownBy(() -> read(c)).hasMessageEndingWith("key 'rope_scaling.factor' must be a number, found \"four\"");
         c.remove("rope_scaling");
         c.put("partial_rotary_factor", 0.5);
         assertThatThrownBy(() -> read(c)).hasMessageContaining("partial_rotary_factor 0.5 is not supported");
