@@ -1,8 +1,8 @@
 package dev.icedit.cli;
 
-import dev.icedit.model.GenerationOptions;
-import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

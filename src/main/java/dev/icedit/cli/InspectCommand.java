@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.icedit.edit.Editors;
 import dev.icedit.edit.Presets;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.ModelConfig;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.DType;
 import java.io.PrintWriter;

@@ -1,8 +1,8 @@
 package dev.icedit.edit;
 
-import dev.icedit.model.GenerationOptions;
-import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
 import dev.icedit.tensor.IceditException;
 import java.io.IOException;
 import java.nio.file.Files;

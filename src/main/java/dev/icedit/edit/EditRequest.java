@@ -1,8 +1,8 @@
 package dev.icedit.edit;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.icedit.model.Tokenizer;
-import dev.icedit.model.Unicode;
+import dev.icedit.model.tokenizer.Tokenizer;
+import dev.icedit.model.tokenizer.Unicode;
 import dev.icedit.tensor.IceditException;
 import java.util.List;
 

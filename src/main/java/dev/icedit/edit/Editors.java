@@ -11,7 +11,7 @@ import dev.icedit.edit.rome.Rome;
 import dev.icedit.edit.rome.RomeHyperParams;
 import dev.icedit.edit.tuning.ConstrainedTuner;
 import dev.icedit.edit.tuning.TuningHyperParams;
-import dev.icedit.model.ModelConfig;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.IceditException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

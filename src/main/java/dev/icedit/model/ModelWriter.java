@@ -2,6 +2,7 @@ package dev.icedit.model;
 
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.icedit.model.config.ConfigJson;
 import dev.icedit.tensor.DType;
 import dev.icedit.tensor.IceditException;
 import dev.icedit.tensor.SafetensorsFile;

@@ -4,6 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.icedit.model.config.ConfigJson;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.DType;
 import dev.icedit.tensor.SafetensorsWriter;

@@ -3,6 +3,7 @@ package dev.icedit.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.icedit.model.config.ConfigJson;
 import dev.icedit.tensor.IceditException;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

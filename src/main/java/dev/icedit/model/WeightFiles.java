@@ -1,6 +1,7 @@
 package dev.icedit.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.icedit.model.config.ConfigJson;
 import dev.icedit.tensor.IceditException;
 import dev.icedit.tensor.SafetensorsFile;
 import java.nio.file.Files;

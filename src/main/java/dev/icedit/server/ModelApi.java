@@ -1,13 +1,13 @@
 package dev.icedit.server;
 
 import dev.icedit.edit.Editors;
-import dev.icedit.model.GenerationOptions;
-import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.NextTokens;
-import dev.icedit.model.Scorer;
-import dev.icedit.model.Tokenizer;
-import dev.icedit.model.Unicode;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
+import dev.icedit.model.generate.NextTokens;
+import dev.icedit.model.generate.Scorer;
+import dev.icedit.model.tokenizer.Tokenizer;
+import dev.icedit.model.tokenizer.Unicode;
 import dev.icedit.tensor.Backend;
 import io.javalin.http.Context;
 import java.util.ArrayList;

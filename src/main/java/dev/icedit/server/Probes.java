@@ -1,11 +1,11 @@
 package dev.icedit.server;
 
 import dev.icedit.edit.EditRequest;
-import dev.icedit.model.GenerationOptions;
-import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.Scorer;
-import dev.icedit.model.Tokenizer;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
+import dev.icedit.model.generate.Scorer;
+import dev.icedit.model.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

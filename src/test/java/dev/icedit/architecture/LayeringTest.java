@@ -34,6 +34,24 @@ class LayeringTest {
                 .check(CLASSES);
     }
 
+    /**
+     * Inside the model layer: config records (read from config.json) at the bottom, the tokenizer on them, the
+     * runtime (architectures, weights, saving) on both, generation and scoring on top.
+     */
+    @Test
+    void modelSubpackagesOnlyDependDownwards() {
+        layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .layer("generate").definedBy("dev.icedit.model.generate..")
+                .layer("runtime").definedBy("dev.icedit.model")
+                .layer("tokenizer").definedBy("dev.icedit.model.tokenizer..")
+                .layer("config").definedBy("dev.icedit.model.config..")
+                .whereLayer("generate").mayNotBeAccessedByAnyLayer()
+                .whereLayer("runtime").mayOnlyBeAccessedByLayers("generate")
+                .whereLayer("tokenizer").mayOnlyBeAccessedByLayers("generate", "runtime")
+                .whereLayer("config").mayOnlyBeAccessedByLayers("generate", "runtime", "tokenizer")
+                .check(CLASSES);
+    }
+
     @Test
     void editingMethodsKnowNothingOfEachOtherOrOfDatasets() {
         noClasses().that().resideInAPackage("dev.icedit.edit..").should()

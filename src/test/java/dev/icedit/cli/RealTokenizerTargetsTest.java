@@ -10,7 +10,7 @@ import dev.icedit.edit.ft.TargetTokens;
 import dev.icedit.edit.ice.IceObjective;
 import dev.icedit.edit.locate.TargetOptimizer;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.Tokenizer;
+import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.testing.CliRun;
 import dev.icedit.testing.RealTokenizerModels;
 import java.nio.file.Files;

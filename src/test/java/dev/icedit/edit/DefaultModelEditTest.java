@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.icedit.eval.data.DatasetLoader;
 import dev.icedit.eval.data.EvalCase;
-import dev.icedit.model.GenerationOptions;
-import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

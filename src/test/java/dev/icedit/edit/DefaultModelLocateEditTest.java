@@ -9,7 +9,7 @@ import dev.icedit.edit.memit.MemitHyperParams;
 import dev.icedit.edit.rome.Rome;
 import dev.icedit.edit.rome.RomeHyperParams;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.Scorer;
+import dev.icedit.model.generate.Scorer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -7,7 +7,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.ModelConfig;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.BFloat16;
 import dev.icedit.tensor.DType;
 import dev.icedit.tensor.IceditException;

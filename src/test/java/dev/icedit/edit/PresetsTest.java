@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.icedit.edit.memit.MemitHyperParams;
 import dev.icedit.edit.rome.RomeHyperParams;
 import dev.icedit.edit.tuning.TuningHyperParams;
-import dev.icedit.model.ModelConfig;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.IceditException;
 import dev.icedit.testing.TinyModels;
 import java.nio.file.Files;

@@ -1,5 +1,9 @@
 package dev.icedit.model;
 
+import dev.icedit.model.config.ModelConfig;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
+import dev.icedit.model.generate.Scorer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

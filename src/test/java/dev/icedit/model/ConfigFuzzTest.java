@@ -2,6 +2,8 @@ package dev.icedit.model;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.icedit.model.config.ModelConfig;
+import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.testing.FuzzProperty;
 import java.nio.file.Files;
 import java.nio.file.Path;

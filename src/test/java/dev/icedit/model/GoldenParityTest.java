@@ -1,5 +1,9 @@
 package dev.icedit.model;
 
+import dev.icedit.model.config.LlamaConfig;
+import dev.icedit.model.config.ModelConfig;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;

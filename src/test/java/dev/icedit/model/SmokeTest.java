@@ -1,5 +1,7 @@
 package dev.icedit.model;
 
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.icedit.testing.TinyModels;

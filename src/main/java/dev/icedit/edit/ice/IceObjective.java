@@ -7,14 +7,14 @@ import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.tuning.Objective;
 import dev.icedit.edit.tuning.Suffix;
 import dev.icedit.edit.tuning.TuningHyperParams;
-import dev.icedit.model.GenerationOptions;
 import dev.icedit.model.Hooks;
 import dev.icedit.model.KvCache;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.TokenBatch;
-import dev.icedit.model.TokenSampler;
-import dev.icedit.model.Tokenizer;
 import dev.icedit.model.Weights;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.TokenSampler;
+import dev.icedit.model.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -229,7 +229,7 @@ public final class IceObjective implements Objective {
         for (Row r : rows) {
             prompts.add(Suffix.concat(withContext ? r.withContext() : r.withoutContext(), r.target()));
         }
-        return dev.icedit.model.Generator.generate(model, w, prompts, sampling);
+        return dev.icedit.model.generate.Generator.generate(model, w, prompts, sampling);
     }
 
     /** One token per row; no EOS id can be drawn (y has exactly m tokens). */

@@ -1,10 +1,10 @@
 package dev.icedit.edit.locate;
 
-import dev.icedit.model.GenerationOptions;
-import dev.icedit.model.Generator;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.Tokenizer;
 import dev.icedit.model.Weights;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
+import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.tensor.IceditException;
 import java.util.ArrayList;
 import java.util.List;

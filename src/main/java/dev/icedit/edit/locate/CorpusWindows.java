@@ -1,6 +1,6 @@
 package dev.icedit.edit.locate;
 
-import dev.icedit.model.Tokenizer;
+import dev.icedit.model.tokenizer.Tokenizer;
 import java.util.ArrayDeque;
 import java.util.Deque;
 

@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.ModelConfig;
 import dev.icedit.model.Weights;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.IceditException;
 
 /**

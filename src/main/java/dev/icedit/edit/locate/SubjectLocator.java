@@ -1,7 +1,7 @@
 package dev.icedit.edit.locate;
 
 import dev.icedit.edit.EditRequest;
-import dev.icedit.model.Tokenizer;
+import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.tensor.IceditException;
 import java.util.ArrayList;
 import java.util.List;

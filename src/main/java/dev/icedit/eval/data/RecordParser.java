@@ -1,7 +1,7 @@
 package dev.icedit.eval.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.icedit.model.Unicode;
+import dev.icedit.model.tokenizer.Unicode;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;

@@ -7,7 +7,7 @@ import dev.icedit.eval.run.CaseRecord;
 import dev.icedit.eval.run.CurvePoint;
 import dev.icedit.eval.run.EvalRunner;
 import dev.icedit.eval.run.RunDirectory;
-import dev.icedit.model.Unicode;
+import dev.icedit.model.tokenizer.Unicode;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;

@@ -5,7 +5,7 @@ import dev.icedit.edit.Editors;
 import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.Presets;
 import dev.icedit.eval.data.EvalCase;
-import dev.icedit.model.ModelConfig;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.IceditException;
 import java.util.ArrayList;
 import java.util.List;

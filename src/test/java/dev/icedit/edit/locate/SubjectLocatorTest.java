@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.locate.SubjectLocator.Located;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.Tokenizer;
+import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.tensor.IceditException;
 import dev.icedit.testing.Golden;
 import java.util.Arrays;

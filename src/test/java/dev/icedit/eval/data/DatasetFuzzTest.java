@@ -2,7 +2,7 @@ package dev.icedit.eval.data;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.icedit.model.Unicode;
+import dev.icedit.model.tokenizer.Unicode;
 import dev.icedit.testing.FuzzProperty;
 import java.nio.file.Files;
 import java.nio.file.Path;

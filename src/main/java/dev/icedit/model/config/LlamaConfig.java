@@ -1,4 +1,4 @@
-package dev.icedit.model;
+package dev.icedit.model.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.icedit.tensor.IceditException;

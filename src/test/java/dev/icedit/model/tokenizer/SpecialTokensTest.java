@@ -1,5 +1,9 @@
-package dev.icedit.model;
+package dev.icedit.model.tokenizer;
 
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
+import dev.icedit.model.generate.TokenSampler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,9 +1,11 @@
-package dev.icedit.model;
+package dev.icedit.model.tokenizer;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.icedit.model.config.ConfigJson;
+import dev.icedit.model.config.ModelConfig;
 import dev.icedit.tensor.IceditException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -69,7 +71,7 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** Loads the directory's tokenizer; with {@code chatTemplate} every prompt is wrapped as a user turn. */
-    static Tokenizer load(Path dir, ModelConfig config, boolean chatTemplate) {
+    public static Tokenizer load(Path dir, ModelConfig config, boolean chatTemplate) {
         Path file = dir.resolve("tokenizer.json");
         if (!Files.exists(file)) {
             throw IceditException.inFile(file, "file not found (only tokenizer.json tokenizers are supported)");

@@ -1,5 +1,6 @@
-package dev.icedit.model;
+package dev.icedit.model.tokenizer;
 
+import dev.icedit.model.config.ConfigJson;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

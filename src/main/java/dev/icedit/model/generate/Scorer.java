@@ -1,8 +1,12 @@
-package dev.icedit.model;
+package dev.icedit.model.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import dev.icedit.model.Hooks;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.TokenBatch;
+import dev.icedit.model.Weights;
 import java.util.ArrayList;
 import java.util.List;
 

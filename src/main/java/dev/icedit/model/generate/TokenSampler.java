@@ -1,4 +1,4 @@
-package dev.icedit.model;
+package dev.icedit.model.generate;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;

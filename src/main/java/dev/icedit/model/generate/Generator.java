@@ -1,7 +1,13 @@
-package dev.icedit.model;
+package dev.icedit.model.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import dev.icedit.model.Hooks;
+import dev.icedit.model.KvCache;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.TokenBatch;
+import dev.icedit.model.Weights;
+import dev.icedit.model.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,5 +1,8 @@
-package dev.icedit.model;
+package dev.icedit.model.tokenizer;
 
+import dev.icedit.model.ActivationSite;
+import dev.icedit.model.LanguageModel;
+import dev.icedit.model.generate.Scorer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDScope;

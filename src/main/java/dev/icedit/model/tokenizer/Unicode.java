@@ -1,4 +1,4 @@
-package dev.icedit.model;
+package dev.icedit.model.tokenizer;
 
 import dev.icedit.tensor.IceditException;
 

@@ -1,4 +1,4 @@
-package dev.icedit.model;
+package dev.icedit.model.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

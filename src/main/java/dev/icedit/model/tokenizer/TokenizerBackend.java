@@ -1,8 +1,9 @@
-package dev.icedit.model;
+package dev.icedit.model.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.icedit.model.config.ConfigJson;
 import java.util.Map;
 import java.util.Set;
 

@@ -1,4 +1,4 @@
-package dev.icedit.model;
+package dev.icedit.model.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.hubspot.jinjava.Jinjava;
@@ -7,6 +7,7 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.icedit.model.config.ConfigJson;
 import dev.icedit.tensor.IceditException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import java.util.Map;
  * ({@code startswith}, {@code strip}, ...). A template that still uses what Jinjava cannot evaluate fails with an
  * error instead of rendering something else than transformers would.
  */
-final class ChatTemplate {
+public final class ChatTemplate {
     private static final Jinjava JINJA = newEngine();
 
     private final Path source;
@@ -58,7 +59,7 @@ final class ChatTemplate {
     }
 
     /** The directory's template, or null when it has none. */
-    static ChatTemplate load(Path dir, ConfigJson tokenizerConfig) {
+    public static ChatTemplate load(Path dir, ConfigJson tokenizerConfig) {
         Path jinja = dir.resolve("chat_template.jinja");
         String text = null;
         Path source = jinja;
@@ -220,7 +221,7 @@ final class ChatTemplate {
     }
 
     /** One user turn and the generation prompt, as text (special tokens written out as their text). */
-    String render(String userMessage) {
+    public String render(String userMessage) {
         Map<String, Object> context = new HashMap<>(specialTokens);
         Map<String, Object> message = new HashMap<>();
         message.put("role", "user");

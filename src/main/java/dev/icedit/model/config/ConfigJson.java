@@ -1,4 +1,4 @@
-package dev.icedit.model;
+package dev.icedit.model.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,15 +15,15 @@ import java.util.List;
  * for every architecture: a size must be a positive integer, an epsilon a positive finite number, a string a string;
  * nothing is coerced (8.5 is not read as 8, "8" is not a number).
  */
-final class ConfigJson {
-    static final ObjectMapper JSON = new ObjectMapper();
+public final class ConfigJson {
+    public static final ObjectMapper JSON = new ObjectMapper();
     /** Reading is stricter than writing: a key given twice or text after the object is an error. */
     private static final ObjectMapper READER = new ObjectMapper()
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
-    final Path file;
-    final JsonNode root;
+    public final Path file;
+    public final JsonNode root;
     /** Where {@link #root} is in the file, for messages: "" at the top, "rope_scaling." in that object. */
     private final String prefix;
 
@@ -33,7 +33,7 @@ final class ConfigJson {
         this.prefix = prefix;
     }
 
-    static ConfigJson read(Path file) {
+    public static ConfigJson read(Path file) {
         try {
             JsonNode node = READER.readTree(Files.readAllBytes(file));
             if (node == null || !node.isObject()) {
@@ -50,7 +50,7 @@ final class ConfigJson {
     }
 
     /** Reads a file that may be absent; absent gives an empty object. */
-    static ConfigJson readOptional(Path file) {
+    public static ConfigJson readOptional(Path file) {
         return Files.exists(file) ? read(file) : new ConfigJson(file, JSON.createObjectNode(), "");
     }
 
@@ -72,12 +72,12 @@ final class ConfigJson {
                 + (shown.length() > 60 ? shown.substring(0, 60) + "..." : shown));
     }
 
-    boolean has(String key) {
+    public boolean has(String key) {
         JsonNode n = root.get(key);
         return n != null && !n.isNull();
     }
 
-    JsonNode node(String key) {
+    public JsonNode node(String key) {
         return root.get(key);
     }
 
@@ -150,7 +150,7 @@ final class ConfigJson {
         return v;
     }
 
-    boolean boolOr(String key, boolean dflt) {
+    public boolean boolOr(String key, boolean dflt) {
         JsonNode n = root.get(key);
         if (n == null || n.isNull()) {
             return dflt;
@@ -176,7 +176,7 @@ final class ConfigJson {
      * A token id that may be written as one integer or a list of them (Llama 3 lists several EOS ids); negative ids
      * mean none.
      */
-    List<Long> tokenIds(String key) {
+    public List<Long> tokenIds(String key) {
         List<Long> ids = new ArrayList<>();
         JsonNode n = root.get(key);
         if (n == null || n.isNull()) {
