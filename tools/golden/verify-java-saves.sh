@@ -9,4 +9,4 @@ cd "$ROOT"
 [ -d target/java-saved ] || mvn -q -B test -Dtest=RoundTripTest
 "$PY" tools/golden/make_golden.py verify --golden src/test/resources/golden \
   --saved gpt2=target/java-saved/gpt2 llama=target/java-saved/llama qwen2=target/java-saved/qwen2 \
-          mistral=target/java-saved/mistral --report target/java-saved/verify-report.json "$@"
+          $(for n in mistral llama3 llama-dynamic llama-linear llama-yarn qwen2-sw qwen3; do printf "%s=target/java-saved/%s " $n $n; done) --report target/java-saved/verify-report.json "$@"
