@@ -168,6 +168,8 @@ class EvalCommandTest {
         Path tf = tmp.resolve("tf");
         assertThat(eval(tf, "--method", "ICE", "--hparams", HPARAMS).code()).isZero();
         assertThat(summary(tf).get("edit_succ")).isEqualTo(s.get("edit_succ"));
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("Metrics: generation protocol")
+                .contains("Metrics: teacher-forced protocol");
 
         // generation alone: no teacher-forced numbers at all
         Path only = tmp.resolve("generation");
