@@ -3,6 +3,7 @@ package dev.icedit.cli;
 import dev.icedit.eval.Evaluation;
 import dev.icedit.eval.data.Dataset;
 import dev.icedit.eval.data.DatasetLoader;
+import dev.icedit.eval.metrics.Bootstrap;
 import dev.icedit.eval.metrics.Protocol;
 import dev.icedit.eval.report.Summary;
 import dev.icedit.eval.run.EvalListener;
@@ -62,7 +63,7 @@ final class EvalCommand implements Callable<Integer> {
             description = "teacher-forced: the KnowEdit metrics (default); generation: greedy free answers scored as text;"
                     + " both (see docs/EVALUATION.md)")
     String protocol;
-    @Option(names = "--resamples", paramLabel = "B", defaultValue = "2000",
+    @Option(names = "--resamples", paramLabel = "B", defaultValue = "" + Bootstrap.DEFAULT_RESAMPLES,
             description = "bootstrap resamples of the 95% intervals (default ${DEFAULT-VALUE})") int resamples;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
     @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;

@@ -2,6 +2,7 @@ package dev.icedit.eval.metrics;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Percentile bootstrap over cases. A metric over a set of cases is a ratio of sums, {@code sum(num) / sum(den)} over
@@ -31,15 +32,7 @@ public final class Bootstrap {
             return null;
         }
         double value = ratioOf(num, den, have);
-        double[] stats = new double[resamples];
-        SplittableRandom rng = new SplittableRandom(seed);
-        int[] pick = new int[have.length];
-        for (int b = 0; b < resamples; b++) {
-            for (int i = 0; i < pick.length; i++) {
-                pick[i] = have[rng.nextInt(have.length)];
-            }
-            stats[b] = ratioOf(num, den, pick);
-        }
+        double[] stats = resample(have, resamples, seed, pick -> ratioOf(num, den, pick));
         return new Estimate(value, have.length, items(den, have), interval(stats));
     }
 
@@ -58,16 +51,22 @@ public final class Bootstrap {
             return null;
         }
         double value = ratioOf(numB, denB, have) - ratioOf(numA, denA, have);
+        double[] stats = resample(have, resamples, seed, pick -> ratioOf(numB, denB, pick) - ratioOf(numA, denA, pick));
+        return new Estimate(value, have.length, items(denB, have), interval(stats));
+    }
+
+    /** The statistic on {@code resamples} draws, with replacement, of as many cases as {@code cases} holds. */
+    private static double[] resample(int[] cases, int resamples, long seed, ToDoubleFunction<int[]> statistic) {
         double[] stats = new double[resamples];
         SplittableRandom rng = new SplittableRandom(seed);
-        int[] pick = new int[have.length];
+        int[] pick = new int[cases.length];
         for (int b = 0; b < resamples; b++) {
             for (int i = 0; i < pick.length; i++) {
-                pick[i] = have[rng.nextInt(have.length)];
+                pick[i] = cases[rng.nextInt(cases.length)];
             }
-            stats[b] = ratioOf(numB, denB, pick) - ratioOf(numA, denA, pick);
+            stats[b] = statistic.applyAsDouble(pick);
         }
-        return new Estimate(value, have.length, items(denB, have), interval(stats));
+        return stats;
     }
 
     /** The 2.5th and 97.5th percentiles of the resampled statistics (the array is sorted in place). */
