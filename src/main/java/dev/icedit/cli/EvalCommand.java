@@ -3,6 +3,8 @@ package dev.icedit.cli;
 import dev.icedit.eval.Evaluation;
 import dev.icedit.eval.data.Dataset;
 import dev.icedit.eval.data.DatasetLoader;
+import dev.icedit.eval.metrics.Bootstrap;
+import dev.icedit.eval.metrics.Protocol;
 import dev.icedit.eval.report.Summary;
 import dev.icedit.eval.run.EvalListener;
 import dev.icedit.eval.run.EvalOptions;
@@ -57,6 +59,12 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--fluency-tokens", paramLabel = "N", defaultValue = "100",
             description = "length in tokens, prompt included, of the text sampled for fluency and PPL_r (default ${DEFAULT-VALUE})")
     int fluencyTokens;
+    @Option(names = "--protocol", paramLabel = "teacher-forced|generation|both", defaultValue = "teacher-forced",
+            description = "teacher-forced: the KnowEdit metrics (default); generation: greedy free answers scored as text;"
+                    + " both (see docs/EVALUATION.md)")
+    String protocol;
+    @Option(names = "--resamples", paramLabel = "B", defaultValue = "" + Bootstrap.DEFAULT_RESAMPLES,
+            description = "bootstrap resamples of the 95% intervals (default ${DEFAULT-VALUE})") int resamples;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
     @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
 
@@ -65,7 +73,8 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         EvalOptions options = new EvalOptions(method, hparams, EvalOptions.Mode.parse(mode),
-                EvalOptions.Schedule.parse(schedule), limit, offset, seed, fluencyTokens, probes, probeEvery);
+                EvalOptions.Schedule.parse(schedule), limit, offset, seed, fluencyTokens, probes, probeEvery,
+                Protocol.parse(protocol), resamples);
         if (hparams != null && (method.equalsIgnoreCase(MethodPlan.NONE) || method.equalsIgnoreCase(MethodPlan.IN_CONTEXT))) {
             err.println("note: --hparams is ignored for " + method.toUpperCase(Locale.ROOT));
         }
@@ -103,14 +112,10 @@ final class EvalCommand implements Callable<Integer> {
         } else {
             out.printf("  %-17s 0%n", "boundary_merges");
         }
-        for (String k : Summary.KEYS) {
-            Object v = s.get(k);
-            if (k.startsWith("edit_succ") || k.equals("rephrase") || k.equals("portability") || k.equals("locality")
-                    || k.equals("fluency") || k.equals("ppl_r") || k.equals("exact_match") || k.equals("seconds_per_edit")) {
-                out.printf("  %-17s %s%n", k, v == null ? "n/a" : String.format(Locale.ROOT, k.equals("ppl_r") ? "%.4g" : "%.2f",
-                        ((Number) v).doubleValue()));
-            }
-        }
+        SummaryTable.print(out, s);
+        Object perEdit = s.get("seconds_per_edit");
+        out.printf("  %-17s %s%n", "seconds_per_edit", perEdit == null ? "n/a"
+                : String.format(Locale.ROOT, "%.2f", ((Number) perEdit).doubleValue()));
     }
 
     /** Progress on stderr (unless --quiet): cases (or edits) done, rate and time left; and notes. */

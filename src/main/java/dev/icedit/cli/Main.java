@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "icedit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Edit the knowledge of causal language models (ICE, FT-L, FT-M, ROME, MEMIT), measure the result and tune the settings.",
         subcommands = {GenerateCommand.class, InspectCommand.class, EditCommand.class, TuneCommand.class, ApplyPatchCommand.class,
-            RevertCommand.class, EvalCommand.class, PlotCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
+            RevertCommand.class, EvalCommand.class, CompareCommand.class, ReportCommand.class, PlotCommand.class,
+            ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Whether stderr is a terminal, so that progress may be drawn as a bar (see {@link Progress}). */
     final boolean terminal;

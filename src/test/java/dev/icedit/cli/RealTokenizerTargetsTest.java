@@ -85,5 +85,29 @@ class RealTokenizerTargetsTest {
         assertThat(JSON.convertValue(cc.get("target_tokens"), long[].class))
                 .containsExactly(JSON.convertValue(chat.get("answer_tokens"), long[].class));
         assertThat(JSON.readTree(chatOut.resolve("run.json").toFile()).get("chat_template").asBoolean()).isTrue();
+
+        // the generation protocol answers the wrapped prompt: its answer is the model's greedy continuation of it
+        Path genOut = tmp.resolve("chat-generation");
+        CliRun genEval = CliRun.of("eval", "--model", RealTokenizerModels.dir("qwen3-qwen2").toString(), "--method",
+                "NONE", "--chat-template", "--protocol", "generation", "--data", data.toString(), "--out",
+                genOut.toString(), "--quiet");
+        assertThat(genEval.code()).as(genEval.err()).isZero();
+        String answer = JSON.readTree(Files.readAllLines(genOut.resolve("cases.jsonl")).get(0)).get("pre")
+                .get("generation").get("answers").get(0).asText();
+        try (dev.icedit.model.LanguageModel m = dev.icedit.model.LanguageModel.load(
+                RealTokenizerModels.dir("qwen3-qwen2"), dev.icedit.model.LanguageModel.Options.defaults()
+                        .withChatTemplate(true))) {
+            long[] wrapped = m.tokenizer().encodePrompt(PROMPT);
+            assertThat(wrapped).containsExactly(JSON.convertValue(chat.get("ids"), long[].class));
+            int budget = dev.icedit.eval.metrics.AnswerMatch.budget(PARIS.length);
+            long[] greedy = dev.icedit.model.Generator.generate(m, java.util.List.of(wrapped),
+                    dev.icedit.model.GenerationOptions.greedy(budget)).get(0);
+            int end = 0;
+            while (end < greedy.length && !m.tokenizer().eosTokenIds().contains(greedy[end])) {
+                end++;
+            }
+            assertThat(answer).isEqualTo(dev.icedit.eval.metrics.AnswerMatch.firstAnswer(
+                    m.tokenizer().decode(java.util.Arrays.copyOf(greedy, end))));
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.icedit.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,7 +21,8 @@ class EvalCommandTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> SUMMARY_KEYS = List.of("method", "dataset", "mode", "schedule", "model", "cases",
             "skipped", "edit_succ", "rephrase", "portability", "portability_by_type", "locality", "locality_by_type",
-            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed", "boundary_merges");
+            "fluency", "ppl_r", "exact_match", "seconds_per_edit", "seed", "boundary_merges", "protocol", "intervals",
+            "metrics");
 
     static CliRun eval(Path out, String... extra) {
         List<String> args = new ArrayList<>(List.of("eval", "--model", MODEL, "--data", DATA, "--out", out.toString(),
@@ -35,6 +37,12 @@ class EvalCommandTest {
         s.fieldNames().forEachRemaining(keys::add);
         assertThat(keys).containsExactlyElementsOf(SUMMARY_KEYS);
         return s;
+    }
+
+    /** SQuAD's answer normalisation, written out here. */
+    static String squad(String s) {
+        return s.toLowerCase(java.util.Locale.ROOT).replaceAll("[\\p{P}\\p{S}]", "").replaceAll("\\b(a|an|the)\\b", " ")
+                .replaceAll("\\s+", " ").strip();
     }
 
     static List<JsonNode> lines(Path file) throws Exception {
@@ -79,9 +87,25 @@ class EvalCommandTest {
         assertThat(s.get("ppl_r").asDouble()).isPositive();
         assertThat(s.get("seconds_per_edit").asDouble()).isPositive();
 
+        // every metric with its counts and its 95% interval, per type too
+        assertThat(s.get("protocol").asText()).isEqualTo("teacher-forced");
+        assertThat(s.get("intervals").get("resamples").asInt()).isEqualTo(2000);
+        JsonNode tf = s.get("metrics").get("teacher-forced");
+        assertThat(s.get("metrics").has("generation")).isFalse();
+        JsonNode edit = tf.get("edit_succ");
+        assertThat(edit.get("value").asDouble()).isEqualTo(s.get("edit_succ").asDouble());
+        assertThat(edit.get("cases").asInt()).isEqualTo(3);
+        assertThat(edit.get("ci95").get(0).asDouble()).isLessThanOrEqualTo(edit.get("value").asDouble());
+        assertThat(edit.get("ci95").get(1).asDouble()).isGreaterThanOrEqualTo(edit.get("value").asDouble());
+        assertThat(edit.has("before")).isTrue();
+        assertThat(tf.get("locality").has("before")).isFalse(); // locality compares with the unedited model
+        assertThat(tf.has("locality/Relation_Specificity")).isTrue();
+        assertThat(tf.get("portability/Reasoning").get("items").asInt()).isPositive();
+
         List<JsonNode> cases = lines(dir.resolve("cases.jsonl"));
         assertThat(cases).extracting(c -> c.get("index").asInt()).containsExactly(0, 1, 2);
         for (JsonNode c : cases) {
+            assertThat(c.get("post").has("generation")).isFalse(); // teacher-forced only: files as before
             assertThat(c.get("pre").get("locality").isNull()).isTrue(); // locality compares with the unedited model
             assertThat(c.get("post").get("locality").asDouble()).isBetween(0.0, 100.0);
             assertThat(c.get("edits_applied").asInt()).isEqualTo(c.get("edit_error").isNull() ? 1 : 0);
@@ -92,6 +116,72 @@ class EvalCommandTest {
                 .isNotEqualTo(c.get("pre").get("edit_succ").asDouble()));
         String html = Files.readString(dir.resolve("report.html"));
         assertThat(html).contains("<table").contains("Edit Succ.").contains("Paris is the capital of");
+    }
+
+    @Test
+    void bothProtocolsNameTheirMetricsAndTheGenerationScoresFollowTheGeneratedAnswers(@TempDir Path tmp)
+            throws Exception {
+        Path dir = tmp.resolve("both");
+        CliRun r = eval(dir, "--method", "ICE", "--hparams", HPARAMS, "--protocol", "both", "--resamples", "500");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("teacher-forced protocol").contains("generation protocol");
+        JsonNode s = summary(dir);
+        assertThat(s.get("protocol").asText()).isEqualTo("both");
+        assertThat(s.get("intervals").get("resamples").asInt()).isEqualTo(500);
+        JsonNode gen = s.get("metrics").get("generation");
+        assertThat(s.get("metrics").get("teacher-forced").has("fluency")).isTrue();
+        assertThat(gen.has("fluency")).isFalse();
+        for (String k : List.of("edit_succ", "edit_succ_contains", "rephrase", "rephrase_contains", "portability",
+                "portability_contains", "locality", "locality/Relation_Specificity")) {
+            assertThat(gen.has(k)).as(k).isTrue();
+            assertThat(gen.get(k).get("value").asDouble()).as(k).isBetween(0.0, 100.0);
+        }
+        assertThat(gen.get("edit_succ").get("cases").asInt()).isEqualTo(3);
+        assertThat(JSON.readTree(dir.resolve("run.json").toFile()).get("protocol").asText()).isEqualTo("both");
+        // each case's scores are those of its generated answers, scored by hand here
+        double editMatches = 0;
+        double editContains = 0;
+        List<JsonNode> cases = lines(dir.resolve("cases.jsonl"));
+        for (JsonNode c : cases) {
+            JsonNode g = c.get("post").get("generation");
+            String target = c.get("request").get("target").asText();
+            String answer = g.get("answers").get(0).asText();
+            assertThat(answer).doesNotContain("\n");
+            String normal = answer.toLowerCase(java.util.Locale.ROOT).replaceAll("[\\p{P}\\p{S}]", "")
+                    .replaceAll("\\b(a|an|the)\\b", " ").replaceAll("\\s+", " ").strip();
+            boolean match = normal.equals(target.toLowerCase(java.util.Locale.ROOT));
+            assertThat(g.get("edit_match").asDouble()).as(answer).isEqualTo(match ? 100.0 : 0.0);
+            editMatches += match ? 100 : 0;
+            editContains += g.get("edit_contains").asDouble();
+            // locality: the answers after the edit against those before it
+            String preAnswer = c.get("pre").get("generation").get("answers").get(3).asText();
+            String postAnswer = g.get("answers").get(3).asText();
+            assertThat(g.get("locality").get("Relation_Specificity").get(0).asDouble())
+                    .isEqualTo(squad(preAnswer).equals(squad(postAnswer)) ? 100.0 : 0.0);
+            assertThat(c.get("pre").get("generation").get("locality").size()).isZero();
+        }
+        assertThat(gen.get("edit_succ").get("value").asDouble()).isCloseTo(editMatches / 3, within(1e-9));
+        assertThat(gen.get("edit_succ_contains").get("value").asDouble()).isCloseTo(editContains / 3, within(1e-9));
+        assertThat(gen.get("edit_succ_contains").get("value").asDouble())
+                .isGreaterThanOrEqualTo(gen.get("edit_succ").get("value").asDouble());
+        // the teacher-forced numbers are those of a teacher-forced run
+        Path tf = tmp.resolve("tf");
+        assertThat(eval(tf, "--method", "ICE", "--hparams", HPARAMS).code()).isZero();
+        assertThat(summary(tf).get("edit_succ")).isEqualTo(s.get("edit_succ"));
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("Metrics: generation protocol")
+                .contains("Metrics: teacher-forced protocol");
+
+        // generation alone: no teacher-forced numbers at all
+        Path only = tmp.resolve("generation");
+        CliRun g = eval(only, "--method", "NONE", "--protocol", "generation", "--limit", "2");
+        assertThat(g.code()).as(g.err()).isZero();
+        JsonNode gs = summary(only);
+        assertThat(gs.get("edit_succ").isNull()).isTrue();
+        assertThat(gs.get("metrics").has("teacher-forced")).isFalse();
+        assertThat(gs.get("metrics").get("generation").get("locality").get("value").asDouble()).isEqualTo(100.0);
+        CliRun bad = eval(tmp.resolve("bad"), "--method", "NONE", "--protocol", "sampled");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("error: unknown protocol 'sampled' (expected teacher-forced, generation or both)");
     }
 
     @Test

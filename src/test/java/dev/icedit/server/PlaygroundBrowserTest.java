@@ -2,50 +2,31 @@ package dev.icedit.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
-import java.nio.file.Files;
+import dev.icedit.testing.HeadlessChromium;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * The playground page in real headless Chromium (Debian's chromium and chromium-driver; .ci/install-browser.sh
- * installs them): type a fact, run an ICE edit, watch it finish, see the new answer, revert it. Screenshots go to
- * target/screenshots/. Nothing is downloaded: the driver path is given, so Selenium Manager is never asked.
+ * The playground page in real headless Chromium ({@link HeadlessChromium}): type a fact, run an ICE edit, watch it
+ * finish, see the new answer, revert it. Screenshots go to target/screenshots/.
  */
 class PlaygroundBrowserTest {
-    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-    static final Path SCREENSHOTS = Path.of("target/screenshots");
-
     @TempDir Path tmp;
 
     @Test
     void editAFactInThePageAndSeeTheNewAnswer() throws Exception {
-        boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
-        if (!present) {
-            System.out.println("[browser test] SKIPPED: " + CHROMIUM + " or " + CHROMEDRIVER + " is missing;"
-                    + " run .ci/install-browser.sh (apt-get install chromium chromium-driver)");
-        }
-        Assumptions.assumeTrue(present, CHROMIUM + " or " + CHROMEDRIVER + " is missing (apt-get install chromium"
-                + " chromium-driver; see .ci/install-browser.sh)");
-        Files.createDirectories(SCREENSHOTS);
+        HeadlessChromium.assumePresent();
 
         try (ServerFixture f = ServerFixture.start(tmp.resolve("work"))) {
-            WebDriver driver = startBrowser();
+            WebDriver driver = HeadlessChromium.start(tmp, 1400, 1700);
             try {
                 run(driver, f);
             } catch (Throwable t) {
@@ -55,18 +36,6 @@ class PlaygroundBrowserTest {
                 driver.quit();
             }
         }
-    }
-
-    private WebDriver startBrowser() {
-        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
-        ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--window-size=1400,1700", "--user-data-dir=" + tmp.resolve("chromium-profile"));
-        return new ChromeDriver(service, options);
     }
 
     private void run(WebDriver driver, ServerFixture f) throws Exception {
@@ -137,13 +106,6 @@ class PlaygroundBrowserTest {
     }
 
     private static void screenshot(WebDriver driver, String name) {
-        try {
-            byte[] png = ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES);
-            Path file = SCREENSHOTS.resolve(name);
-            Files.write(file, png);
-            System.out.println("[browser test] screenshot: " + file.toAbsolutePath() + " (" + png.length + " bytes)");
-        } catch (Exception e) {
-            System.out.println("[browser test] no screenshot: " + e);
-        }
+        HeadlessChromium.screenshot(driver, name);
     }
 }

@@ -19,14 +19,32 @@ import java.util.Map;
  * @param exactMatch 100 when the greedy continuation starts with target_new, else 0
  * @param greedy the greedy continuation used for exact match
  * @param generated the sampled continuation used for fluency and PPL_r
+ * @param generation the generation protocol's scores (null when the run did not measure it)
  */
 public record Measurement(Double editSucc, Double rephrase, Double portability,
         Map<String, List<Double>> portabilityItems, Double locality, Map<String, List<Double>> localityItems,
-        Double fluency, Double pplR, Double exactMatch, String greedy, String generated) {
+        Double fluency, Double pplR, Double exactMatch, String greedy, String generated,
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        GenerationScores generation) {
 
+    /** A measurement of the teacher-forced protocol alone. */
+    public Measurement(Double editSucc, Double rephrase, Double portability, Map<String, List<Double>> portabilityItems,
+            Double locality, Map<String, List<Double>> localityItems, Double fluency, Double pplR, Double exactMatch,
+            String greedy, String generated) {
+        this(editSucc, rephrase, portability, portabilityItems, locality, localityItems, fluency, pplR, exactMatch,
+                greedy, generated, null);
+    }
+
+    @com.fasterxml.jackson.annotation.JsonCreator
     public Measurement {
         portabilityItems = portabilityItems == null ? Map.of() : copy(portabilityItems);
         localityItems = localityItems == null ? Map.of() : copy(localityItems);
+    }
+
+    /** This measurement with the generation protocol's scores. */
+    public Measurement withGeneration(GenerationScores g) {
+        return new Measurement(editSucc, rephrase, portability, portabilityItems, locality, localityItems, fluency, pplR,
+                exactMatch, greedy, generated, g);
     }
 
     private static Map<String, List<Double>> copy(Map<String, List<Double>> m) {

@@ -1,11 +1,8 @@
 package dev.icedit.eval.report;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.icedit.eval.run.CurvePoint;
-import dev.icedit.eval.run.RunDirectory;
+import dev.icedit.eval.run.SavedRun;
 import dev.icedit.tensor.IceditException;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,24 +24,12 @@ public final class CurveComparison {
         List<String> methods = new ArrayList<>();
         List<List<CurvePoint>> curves = new ArrayList<>();
         for (Path run : runs) {
-            if (!Files.isDirectory(run)) {
-                throw IceditException.inFile(run, "not a directory (give the --out directory of an icedit eval run)");
-            }
-            RunDirectory dir = new RunDirectory(run);
-            if (!Files.exists(dir.runJson())) {
-                throw IceditException.inFile(run, "holds no run.json, so it is not an icedit eval run directory");
-            }
-            List<CurvePoint> curve = Files.exists(dir.curve()) ? dir.readLines(dir.curve(), CurvePoint.class) : List.of();
-            if (curve.isEmpty()) {
+            SavedRun saved = SavedRun.read(run);
+            if (saved.curve().isEmpty()) {
                 throw IceditException.inFile(run, "has no curve: only continual runs (--mode continual) measure one");
             }
-            try {
-                JsonNode settings = RunDirectory.JSON.readTree(dir.runJson().toFile());
-                methods.add(settings.path("method").asText("?"));
-            } catch (IOException e) {
-                throw IceditException.inFile(dir.runJson(), "cannot read it: " + e.getMessage());
-            }
-            curves.add(curve);
+            methods.add(saved.method());
+            curves.add(saved.curve());
         }
         Map<String, byte[]> charts = new LinkedHashMap<>();
         for (Metric m : Metric.ALL) {

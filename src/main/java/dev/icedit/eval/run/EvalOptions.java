@@ -1,5 +1,7 @@
 package dev.icedit.eval.run;
 
+import dev.icedit.eval.metrics.Bootstrap;
+import dev.icedit.eval.metrics.Protocol;
 import dev.icedit.tensor.IceditException;
 import java.util.Locale;
 
@@ -14,9 +16,18 @@ import java.util.Locale;
  * @param fluencyTokens length in tokens, prompt included, of the text generated for fluency and PPL_r
  * @param probes size of the fixed probe set of the continual curve (the first cases of the run)
  * @param probeEvery the curve has a point every this many edits (and one at the end)
+ * @param protocol how answers are measured: teacher-forced (the KnowEdit metrics), generation, or both
+ * @param resamples bootstrap resamples of the 95% intervals in summary.json and the report
  */
 public record EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
-        Long seed, int fluencyTokens, int probes, int probeEvery) {
+        Long seed, int fluencyTokens, int probes, int probeEvery, Protocol protocol, int resamples) {
+
+    /** Options of the teacher-forced protocol with the default number of bootstrap resamples. */
+    public EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
+            Long seed, int fluencyTokens, int probes, int probeEvery) {
+        this(method, hparams, mode, schedule, limit, offset, seed, fluencyTokens, probes, probeEvery,
+                Protocol.TEACHER_FORCED, Bootstrap.DEFAULT_RESAMPLES);
+    }
 
     public enum Mode {
         SINGLE, CONTINUAL;
@@ -65,6 +76,12 @@ public record EvalOptions(String method, String hparams, Mode mode, Schedule sch
         if (probes < 1 || probeEvery < 1) {
             throw new IceditException("--probes and --probe-every must be >= 1");
         }
+        if (protocol == null) {
+            protocol = Protocol.TEACHER_FORCED;
+        }
+        if (resamples < 1) {
+            throw new IceditException("--resamples must be >= 1, got " + resamples);
+        }
     }
 
     public static EvalOptions defaults(String method) {
@@ -72,7 +89,8 @@ public record EvalOptions(String method, String hparams, Mode mode, Schedule sch
     }
 
     public EvalOptions withMode(Mode m, Schedule s) {
-        return new EvalOptions(method, hparams, m, s, limit, offset, seed, fluencyTokens, probes, probeEvery);
+        return new EvalOptions(method, hparams, m, s, limit, offset, seed, fluencyTokens, probes, probeEvery, protocol,
+                resamples);
     }
 
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String s, String what) {

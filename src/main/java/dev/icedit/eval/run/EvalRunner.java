@@ -93,7 +93,7 @@ public final class EvalRunner {
         dir.claim(settings, mayDiffer);
 
         Weights base = model.currentWeights(); // the unedited model, kept while edits are installed
-        CaseMeasurer measurer = new CaseMeasurer(model, base, opts.fluencyTokens(), seed);
+        CaseMeasurer measurer = new CaseMeasurer(model, base, opts.fluencyTokens(), seed, opts.protocol());
         Map<Integer, CaseRecord> done = new HashMap<>();
         for (CaseRecord r : dir.readLines(dir.cases(), CaseRecord.class)) {
             done.put(r.index(), r);
@@ -190,6 +190,9 @@ public final class EvalRunner {
         s.put("fluency_tokens", opts.fluencyTokens());
         s.put("probes", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probes() : null);
         s.put("probe_every", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probeEvery() : null);
+        if (opts.protocol() != dev.icedit.eval.metrics.Protocol.TEACHER_FORCED) {
+            s.put("protocol", opts.protocol().label()); // absent for teacher-forced, as in runs from before the option
+        }
         if (model.tokenizer().chatTemplate()) {
             s.put("chat_template", true); // absent when off, so that runs from before the option still resume
         }
