@@ -10,6 +10,8 @@ import dev.icedit.edit.ft.TargetTokens;
 import dev.icedit.edit.ice.IceObjective;
 import dev.icedit.edit.locate.TargetOptimizer;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.model.generate.GenerationOptions;
+import dev.icedit.model.generate.Generator;
 import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.testing.CliRun;
 import dev.icedit.testing.RealTokenizerModels;
@@ -94,14 +96,14 @@ class RealTokenizerTargetsTest {
         assertThat(genEval.code()).as(genEval.err()).isZero();
         String answer = JSON.readTree(Files.readAllLines(genOut.resolve("cases.jsonl")).get(0)).get("pre")
                 .get("generation").get("answers").get(0).asText();
-        try (dev.icedit.model.LanguageModel m = dev.icedit.model.LanguageModel.load(
-                RealTokenizerModels.dir("qwen3-qwen2"), dev.icedit.model.LanguageModel.Options.defaults()
+        try (LanguageModel m = LanguageModel.load(
+                RealTokenizerModels.dir("qwen3-qwen2"), LanguageModel.Options.defaults()
                         .withChatTemplate(true))) {
             long[] wrapped = m.tokenizer().encodePrompt(PROMPT);
             assertThat(wrapped).containsExactly(JSON.convertValue(chat.get("ids"), long[].class));
             int budget = dev.icedit.eval.metrics.AnswerMatch.budget(PARIS.length);
-            long[] greedy = dev.icedit.model.Generator.generate(m, java.util.List.of(wrapped),
-                    dev.icedit.model.GenerationOptions.greedy(budget)).get(0);
+            long[] greedy = Generator.generate(m, java.util.List.of(wrapped),
+                    GenerationOptions.greedy(budget)).get(0);
             int end = 0;
             while (end < greedy.length && !m.tokenizer().eosTokenIds().contains(greedy[end])) {
                 end++;
