@@ -53,7 +53,7 @@ def main(args):
     print()
     for name, _ in runs:
         parts = [f"{metric} {worst[(name, metric)]:.2f}" for metric in NAMES if (name, metric) in worst]
-        print(f"{name}: largest distance from the reference per metric: " + ", ".join(parts))
+        print(f"- {name}: largest distance from the reference per metric: " + ", ".join(parts))
 
 
 if __name__ == "__main__":
