@@ -10,7 +10,8 @@
 # Environment: ICEDIT_MODEL (default models/default), ICEDIT_DATA (default ../shared/data), LIMIT, CONTINUAL, SEED,
 #   DATASETS (default "ZsRE wiki_counterfact wiki_recent WikiBio"; empty: no single runs), SINGLE_METHODS (default:
 #   all, as above), CONTINUAL_METHODS (default "ICE FT-M"; empty: no continual run), HPARAMS_DIR (a METHOD.yaml there is passed as
-#   --hparams; otherwise the preset matching the model is used).
+#   --hparams; otherwise the preset matching the model is used), HPARAMS (a preset name or file passed as --hparams
+#   to every method, e.g. HPARAMS=default-model-released SINGLE_METHODS=ICE).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:-$ROOT/results/knowedit}"
@@ -21,6 +22,7 @@ CONTINUAL="${CONTINUAL:-100}"
 SEED="${SEED:-0}"
 read -r -a DATASETS <<< "${DATASETS-ZsRE wiki_counterfact wiki_recent WikiBio}"
 HPARAMS_DIR="${HPARAMS_DIR:-}"
+HPARAMS="${HPARAMS:-}"
 ICEDIT="$ROOT/icedit"
 
 declare -A FILES=(
@@ -44,6 +46,8 @@ run() { # OUT_DIR METHOD ARGS...: runs icedit eval, keeping the command and its 
   local cmd=("$ICEDIT" eval --model "$MODEL" --method "$method" --out "$dir" --seed "$SEED" "$@")
   if [ -n "$HPARAMS_DIR" ] && [ -f "$HPARAMS_DIR/$method.yaml" ]; then
     cmd+=(--hparams "$HPARAMS_DIR/$method.yaml")
+  elif [ -n "$HPARAMS" ]; then
+    cmd+=(--hparams "$HPARAMS")
   fi
   printf '%q ' "${cmd[@]#"$ROOT/"}" | sed 's/ $//; s/^icedit /.\/icedit /' > "$dir/command.txt"
   echo "== $(cat "$dir/command.txt")" >&2

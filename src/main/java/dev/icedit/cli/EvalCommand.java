@@ -1,6 +1,7 @@
 package dev.icedit.cli;
 
 import dev.icedit.eval.Evaluation;
+import dev.icedit.eval.data.Contexts;
 import dev.icedit.eval.data.Dataset;
 import dev.icedit.eval.data.DatasetLoader;
 import dev.icedit.eval.metrics.Bootstrap;
@@ -33,6 +34,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "FILE",
             description = "KnowEdit (ZsRE, wiki_counterfact, wiki_recent, WikiBio) or EasyEdit CounterFact file, JSON or JSON lines")
     Path data;
+    @Option(names = "--contexts", paramLabel = "FILE",
+            description = "JSON lines {\"index\": N, \"context\": \"...\" or [\"...\", ...]}: context sentences for the"
+                    + " records of --data by 0-based index, which ICE reads instead of its default (they replace a"
+                    + " record's own 'context')")
+    Path contexts;
     @Option(names = "--method", required = true, paramLabel = "M",
             description = "editing method (see 'icedit edit --list-methods'), NONE (no edit) or IN-CONTEXT (the fact in the prompt)")
     String method;
@@ -81,6 +87,11 @@ final class EvalCommand implements Callable<Integer> {
         Dataset dataset = DatasetLoader.load(data);
         err.printf("%s: %s layout, %d usable cases, %d skipped%n", data, dataset.layout().displayName(),
                 dataset.cases().size(), dataset.skipped().size());
+        if (contexts != null) {
+            dataset = Contexts.attach(dataset, contexts);
+            err.printf("%s: context sentences for %d cases%n", contexts,
+                    dataset.cases().stream().filter(c -> !c.context().isEmpty()).count());
+        }
         dataset.skipped().stream().limit(5).forEach(s -> err.println("  skipped " + s));
         if (dataset.skipped().size() > 5) {
             err.println("  ... (all skipped records are listed in report.html)");

@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * One fact to write into the model: after the edit, {@code prompt} should continue with {@code target}. The subject
  * (the entity the fact is about) is needed by locate-then-edit methods; the context sentences are what ICE puts in
- * the model's context (when none are given it uses "{prompt} {target}.").
+ * the model's context (when none are given it states the fact itself).
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record EditRequest(String prompt, String target, String subject, List<String> context) {
@@ -50,10 +50,5 @@ public record EditRequest(String prompt, String target, String subject, List<Str
                     + "' (the tokenizer merges it into the prompt's last token)");
         }
         return c;
-    }
-
-    /** The context sentences ICE uses: those given, else the fact itself. */
-    public List<String> contextOrFact() {
-        return context.isEmpty() ? List.of(prompt + " " + target + ".") : context;
     }
 }

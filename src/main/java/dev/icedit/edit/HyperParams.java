@@ -101,9 +101,10 @@ public final class HyperParams {
     @SuppressWarnings("unchecked")
     public static <T> T with(T hparams, Map<String, Object> changes) {
         Map<String, Object> m = new java.util.LinkedHashMap<>(asMap(hparams));
+        java.util.Set<String> known = keys(hparams);
         for (String key : changes.keySet()) {
-            if (!m.containsKey(key)) {
-                throw new IceditException("unknown key '" + key + "' (known: " + m.keySet() + ")");
+            if (!known.contains(key)) {
+                throw new IceditException("unknown key '" + key + "' (known: " + known + ")");
             }
         }
         m.putAll(changes);
@@ -113,6 +114,24 @@ public final class HyperParams {
             Throwable c = e.getCause() != null && e.getCause().getCause() instanceof IceditException ie ? ie : e;
             throw new IceditException("hyper-parameters " + changes + ": " + c.getMessage(), e);
         }
+    }
+
+    /** Every YAML key of a hyper-parameter record, including those {@link #asMap} leaves out while unset. */
+    static java.util.Set<String> keys(Object hparams) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>(asMap(hparams).keySet());
+        Class<?> type = hparams.getClass();
+        if (type.isRecord()) {
+            for (java.lang.reflect.RecordComponent c : type.getRecordComponents()) {
+                try { // the annotation of a record component lands on its field
+                    var p = type.getDeclaredField(c.getName())
+                            .getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+                    out.add(p != null && !p.value().isEmpty() ? p.value() : c.getName());
+                } catch (NoSuchFieldException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return out;
     }
 
     /** KEY=VALUE options ({@code --set}) as changes for {@link #with}: each value read as YAML. */

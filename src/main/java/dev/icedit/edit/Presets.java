@@ -290,12 +290,17 @@ public final class Presets {
         return v >= 1 ? d.toPlainString() : d.toString().toLowerCase(Locale.ROOT);
     }
 
-    /** The shipped presets a method has (default-model, gpt2-xl, llama-2-7b, those that exist for it). */
+    /**
+     * The shipped presets a method has (default-model, gpt2-xl, llama-2-7b, those that exist for it), each followed
+     * by its NAME-released variant where there is one (ICE as the published code runs it).
+     */
     public static List<String> shippedNames(String method) {
         List<String> out = new ArrayList<>();
         for (Reference r : REFERENCES) {
-            if (Presets.class.getResource("/hparams/" + method + "/" + r.name() + ".yaml") != null) {
-                out.add(r.name());
+            for (String name : List.of(r.name(), r.name() + "-released")) {
+                if (Presets.class.getResource("/hparams/" + method + "/" + name + ".yaml") != null) {
+                    out.add(name);
+                }
             }
         }
         return out;

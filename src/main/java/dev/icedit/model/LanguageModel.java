@@ -55,6 +55,7 @@ public final class LanguageModel implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock(true);
     private volatile Weights weights;
     private Tokenizer tokenizer;
+    private SamplingDefaults samplingDefaults;
     private boolean chatTemplate;
     private String fingerprint;
 
@@ -230,6 +231,14 @@ public final class LanguageModel implements AutoCloseable {
             tokenizer = Tokenizer.load(directory, config, chatTemplate);
         }
         return tokenizer;
+    }
+
+    /** The top-k and top-p of generation_config.json (transformers' defaults where it names none), read on first use. */
+    public synchronized SamplingDefaults samplingDefaults() {
+        if (samplingDefaults == null) {
+            samplingDefaults = SamplingDefaults.read(directory);
+        }
+        return samplingDefaults;
     }
 
     /** Total number of weight elements. */

@@ -24,10 +24,10 @@ import java.util.SplittableRandom;
 /**
  * One ICE step for a batch of requests, as the paper describes it:
  * <ol>
- *   <li>Context: for each request and each of its context sentences c, a phrase drawn from {@link #PHRASES}, then
- *       c, then " Now: ".
+ *   <li>Context: for each request and each of its context sentences c, a phrase drawn from {@link #PHRASES}
+ *       ({@link #RELEASED_PHRASES} with {@code context_phrases: released}), then c, then " Now: ".
  *   <li>Dynamic target: sample m continuation tokens y from the current model given [context, q, x*] (exactly m:
- *       EOS is not allowed), at temperature tau.
+ *       EOS is not allowed), at temperature tau, then top-k and top-p as {@code model.generate} applies them.
  *   <li>One pass with context over [context, q, x*, y] and one without over [q, x*, y] give p_theta and q_theta at
  *       the positions of x* and y.
  *   <li>The loss of {@link IceLoss}.
@@ -35,13 +35,23 @@ import java.util.SplittableRandom;
  * The pass with context doubles as the sampler: its last position gives the distribution of y_1, and decoding
  * y_1 .. y_(m-1) with its key/value cache gives those of y_2 .. y_m, which are the p_theta the KL needs (p is held
  * fixed there), so no extra pass is spent on sampling. With {@code static_target} y is sampled once, before the
- * first step, and p_theta is recomputed over it at every step.
+ * first step, and p_theta is recomputed over it at every step. With {@code target_mask: released} the target terms
+ * cover the tokens the released code's mask covers ({@link #row(Tokenizer, EditRequest, String, boolean)}).
  */
 public final class IceObjective implements Objective {
-    /** The context phrases of the paper's released code, each followed by the context and " Now: ". */
+    /** The context phrases the paper's released code means to list, each followed by the context and " Now: ". */
     public static final List<String> PHRASES = List.of("", "Fact: ", "A new knowledge: ",
             "Consider this new knowledge: ", "Remember this fact: ",
             "Remember this new fact and reason about its consequences: ");
+    /**
+     * The list the released code (bigai-ai/ICE, easyeditor/models/ft/ft_main.py) holds: the commas after "Fact: " and
+     * "A new knowledge: " are missing, so Python joins those two strings with the next one.
+     */
+    public static final List<String> RELEASED_PHRASES = List.of("",
+            "Fact: A new knowledge: Consider this new knowledge: ", "Remember this fact: ",
+            "Remember this new fact and reason about its consequences: ");
+    /** What follows a context sentence, before the prompt. */
+    public static final String NOW = " Now: ";
 
     private final TuningHyperParams hp;
     private final Map<String, long[]> staticCompletions = new HashMap<>();
@@ -50,35 +60,89 @@ public final class IceObjective implements Objective {
         this.hp = hp;
     }
 
-    /** One row of an ICE batch: token ids of the two prefixes, of x* and (once known) of y. */
-    public record Row(long[] withContext, long[] withoutContext, long[] target, long[] completion) {}
+    /**
+     * One row of an ICE batch: token ids of the two prefixes, of x* and (once known) of y, and how many of the
+     * target's last tokens the -log p - log q terms cover (all of them but with {@code target_mask: released}).
+     */
+    public record Row(long[] withContext, long[] withoutContext, long[] target, long[] completion, int scored) {
+        public Row(long[] withContext, long[] withoutContext, long[] target, long[] completion) {
+            this(withContext, withoutContext, target, completion, target.length);
+        }
+
+        public Row withCompletion(long[] y) {
+            return new Row(withContext, withoutContext, target, y, scored);
+        }
+    }
 
     /**
      * The row of a request under one context: the context and the prompt read as one prompt, the prompt alone,
      * and x* as the tokens of the target after the prompt ({@link EditRequest#tokens}).
      */
     public static Row row(Tokenizer tok, EditRequest r, String context) {
+        return row(tok, r, context, false);
+    }
+
+    /**
+     * As {@link #row(Tokenizer, EditRequest, String)}; with {@code releasedMask} the target terms cover what the
+     * released code's mask covers: the last n tokens of [prompt, x*], n = len(tokenizer(" " + target)) with the
+     * special tokens the tokenizer adds (BOS), at most all but the first token. When n exceeds |x*| the prompt's
+     * last n - |x*| tokens move from both prefixes into the row's target (the released code scores the prompt's own
+     * tokens there, with and without context); when n is smaller only the last n tokens of x* are scored.
+     */
+    public static Row row(Tokenizer tok, EditRequest r, String context, boolean releasedMask) {
         Tokenizer.Continuation target = r.tokens(tok);
-        return new Row(tok.encodePrompt(context + r.prompt()), target.prompt(), target.tokens(), null);
+        long[] withContext = tok.encodePrompt(context + r.prompt());
+        long[] prompt = target.prompt();
+        long[] x = target.tokens();
+        if (!releasedMask) {
+            return new Row(withContext, prompt, x, null);
+        }
+        int n = Math.min(tok.encode(" " + r.target()).length, prompt.length + x.length - 1);
+        int moved = Math.min(Math.max(0, n - x.length), withContext.length - 1);
+        if (moved == 0) {
+            return new Row(withContext, prompt, x, null, n);
+        }
+        long[] scored = Suffix.concat(java.util.Arrays.copyOfRange(prompt, prompt.length - moved, prompt.length), x);
+        return new Row(java.util.Arrays.copyOf(withContext, withContext.length - moved),
+                java.util.Arrays.copyOf(prompt, prompt.length - moved), scored, null, scored.length);
+    }
+
+    /**
+     * What precedes the prompt in the pass with context, one per context sentence of the request (its own, else the
+     * default one): a phrase drawn from the {@code context_phrases} list, the sentence, then {@link #NOW}.
+     */
+    public static List<String> contexts(EditRequest r, TuningHyperParams hp, SplittableRandom random) {
+        List<String> phrases = TuningHyperParams.RELEASED.equals(hp.contextPhrases()) ? RELEASED_PHRASES : PHRASES;
+        List<String> sentences = r.context().isEmpty()
+                ? List.of(defaultContext(r, TuningHyperParams.RELEASED.equals(hp.defaultContext()))) : r.context();
+        List<String> out = new ArrayList<>();
+        for (String c : sentences) {
+            out.add(phrases.get(random.nextInt(phrases.size())) + c + NOW);
+        }
+        return out;
+    }
+
+    /** The context sentence of a request that has none ({@code default_context}). */
+    public static String defaultContext(EditRequest r, boolean released) {
+        return r.prompt() + " " + r.target() + (released ? ". " : ".");
     }
 
     @Override
     public NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
             SplittableRandom random) {
         Tokenizer tok = model.tokenizer();
+        boolean releasedMask = TuningHyperParams.RELEASED.equals(hp.targetMask());
         List<Row> rows = new ArrayList<>();
         List<String> keys = new ArrayList<>();
         for (EditRequest r : batch) {
-            List<String> contexts = r.contextOrFact();
+            List<String> contexts = contexts(r, hp, random);
             for (int i = 0; i < contexts.size(); i++) {
-                String phrase = PHRASES.get(random.nextInt(PHRASES.size()));
-                String context = phrase + contexts.get(i) + " Now: ";
-                rows.add(row(tok, r, context));
+                rows.add(row(tok, r, contexts.get(i), releasedMask));
                 keys.add(r.prompt() + "\u0000" + r.target() + "\u0000" + i);
             }
         }
-        GenerationOptions sampling = new GenerationOptions(hp.maxNewTokens(), hp.maxNewTokens(), hp.temperature(), 0,
-                1, random.nextLong(), false);
+        GenerationOptions sampling = new GenerationOptions(hp.maxNewTokens(), hp.maxNewTokens(), hp.temperature(),
+                hp.topK(model.samplingDefaults()), hp.topP(model.samplingDefaults()), random.nextLong(), false);
         if (hp.staticTarget()) {
             for (int i = 0; i < rows.size(); i++) {
                 long[] y = staticCompletions.get(keys.get(i));
@@ -87,16 +151,14 @@ public final class IceObjective implements Objective {
                             sampling.withSeed(random.nextLong())).get(0);
                     staticCompletions.put(keys.get(i), y);
                 }
-                Row r = rows.get(i);
-                rows.set(i, new Row(r.withContext(), r.withoutContext(), r.target(), y));
+                rows.set(i, rows.get(i).withCompletion(y));
             }
             return lossForKnownCompletions(model, trainable, rows).mean();
         }
         if (!hp.sampleWithContext()) {
             List<long[]> ys = sample(model, frozen, rows, false, sampling);
             for (int i = 0; i < rows.size(); i++) {
-                Row r = rows.get(i);
-                rows.set(i, new Row(r.withContext(), r.withoutContext(), r.target(), ys.get(i)));
+                rows.set(i, rows.get(i).withCompletion(ys.get(i)));
             }
             return lossForKnownCompletions(model, trainable, rows).mean();
         }
@@ -187,7 +249,7 @@ public final class IceObjective implements Objective {
         for (int b = 0; b < rows.size(); b++) {
             Row r = rows.get(b);
             long[] y = ys.get(b);
-            complete.add(new Row(r.withContext(), r.withoutContext(), r.target(), y));
+            complete.add(r.withCompletion(y));
             without.add(Suffix.concat(r.withoutContext(), r.target(), java.util.Arrays.copyOf(y, m - 1)));
             predicted.add(Suffix.concat(r.target(), y));
         }
@@ -207,7 +269,7 @@ public final class IceObjective implements Objective {
             Row r = rows.get(i);
             int m = r.completion().length;
             int firstTarget = k - m - r.target().length;
-            for (int j = 0; j < r.target().length; j++) {
+            for (int j = r.target().length - r.scored(); j < r.target().length; j++) {
                 target[i * k + firstTarget + j] = 1f;
             }
             for (int j = 0; j < m; j++) {

@@ -21,6 +21,18 @@ import java.util.List;
  * @param temperature ICE: sampling temperature of y (default 100)
  * @param staticTarget ICE: sample y once before the first step and reuse it
  * @param sampleWithContext ICE: sample y from the model given the context (else from the prompt alone)
+ * @param topK ICE: {@code top_k}, y is sampled from the k most likely tokens after the temperature (0: all); absent,
+ *     the model's generation_config.json top_k, else 50, as {@code model.generate(do_sample=True)} samples
+ * @param topP ICE: {@code top_p}, then from the smallest set whose probabilities sum to at least top_p (1: all);
+ *     absent, the model's generation_config.json top_p, else 1.0
+ * @param contextPhrases ICE: {@code context_phrases}, the phrases put before a context sentence: {@code paper} (the
+ *     six the released code means to list, the default) or {@code released} (the four its list holds: two missing
+ *     commas join three of them)
+ * @param defaultContext ICE: {@code default_context}, the context sentence of a request that has none: {@code paper}
+ *     ("{prompt} {target}.", the default) or {@code released} ("{prompt} {target}. ", so two spaces before " Now: ")
+ * @param targetMask ICE: {@code target_mask}, the tokens the -log p - log q terms cover: {@code target} (those of x*,
+ *     the default) or {@code released} (the last len(tokenizer(" " + target)) tokens of prompt and target, which
+ *     counts BOS where the tokenizer adds one and so also covers the prompt's last token)
  * @param earlyStopLoss stop once a step's mean loss is below this (null: run all steps, as the paper does)
  * @param seed seed of every random choice (context phrases, sampling)
  * @param nullSpace {@code null_space}: every change of a trained matrix is projected onto the null space of the
@@ -45,6 +57,11 @@ public record TuningHyperParams(
         @JsonProperty("temperature") Double temperature,
         @JsonProperty("static_target") Boolean staticTarget,
         @JsonProperty("sample_with_context") Boolean sampleWithContext,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("top_k") Integer topK,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("top_p") Double topP,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("context_phrases") String contextPhrases,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("default_context") String defaultContext,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("target_mask") String targetMask,
         @JsonProperty(value = "objective", required = true) String objective,
         @JsonProperty("early_stop_loss") Double earlyStopLoss,
         @JsonProperty("seed") Long seed,
@@ -59,6 +76,10 @@ public record TuningHyperParams(
     public static final String ICE = "target_and_completion_with_context";
     public static final String FT_M = "target_new";
     public static final String FT_L = "prompt_last";
+    /** Values of context_phrases, default_context and target_mask. */
+    public static final String PAPER = "paper";
+    public static final String RELEASED = "released";
+    public static final String TARGET = "target";
 
     public TuningHyperParams {
         if (layers == null || layers.isEmpty()) {
@@ -91,6 +112,17 @@ public record TuningHyperParams(
         if (sampleWithContext == null) {
             sampleWithContext = Boolean.TRUE;
         }
+        if (topK != null && topK < 0) {
+            throw new IceditException("top_k must be >= 0 (0: off), got " + topK);
+        }
+        if (topP != null && !(topP > 0 && topP <= 1)) {
+            throw new IceditException("top_p must be in (0, 1] (1: off), got " + topP);
+        }
+        if (objective.equals(ICE)) {
+            contextPhrases = choice("context_phrases", contextPhrases, PAPER, RELEASED);
+            defaultContext = choice("default_context", defaultContext, PAPER, RELEASED);
+            targetMask = choice("target_mask", targetMask, TARGET, RELEASED);
+        }
         if (Boolean.TRUE.equals(nullSpace)) {
             if (nullspaceThreshold == null || mom2Dataset == null || mom2NSamples == null) {
                 throw new IceditException("null_space: true needs nullspace_threshold, mom2_dataset and mom2_n_samples"
@@ -112,8 +144,28 @@ public record TuningHyperParams(
             Double weightDecay, double normConstraint, Integer maxNewTokens, Double temperature, Boolean staticTarget,
             Boolean sampleWithContext, String objective, Double earlyStopLoss, Long seed) {
         this(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint, maxNewTokens, temperature,
-                staticTarget, sampleWithContext, objective, earlyStopLoss, seed, null, null, null, null, null, null,
-                null);
+                staticTarget, sampleWithContext, null, null, null, null, null, objective, earlyStopLoss, seed, null,
+                null, null, null, null, null, null);
+    }
+
+    /** {@code value}, or the first of {@code allowed} when absent; any other value fails naming the key. */
+    private static String choice(String key, String value, String... allowed) {
+        if (value == null) {
+            return allowed[0];
+        }
+        if (!List.of(allowed).contains(value)) {
+            throw new IceditException(key + " must be one of " + List.of(allowed) + ", got '" + value + "'");
+        }
+        return value;
+    }
+
+    /** The sampling of y for a model: top_k and top_p as set, else as the model's generation_config.json says. */
+    public int topK(dev.icedit.model.SamplingDefaults model) {
+        return topK != null ? topK : model.topK();
+    }
+
+    public double topP(dev.icedit.model.SamplingDefaults model) {
+        return topP != null ? topP : model.topP();
     }
 
     /** Whether changes are projected onto the null space of the preserved keys ({@code null_space: true}). */
@@ -130,27 +182,33 @@ public record TuningHyperParams(
     public TuningHyperParams withNullSpace(boolean on, Double threshold, Boolean editedKeys, String dataset,
             Integer nSamples, String dir) {
         return on ? new TuningHyperParams(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint,
-                maxNewTokens, temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed, true,
+                maxNewTokens, temperature, staticTarget, sampleWithContext, topK, topP, contextPhrases, defaultContext,
+                targetMask, objective, earlyStopLoss, seed, true,
                 threshold, editedKeys, dataset, nSamples, mom2Dtype, dir)
                 : new TuningHyperParams(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint,
-                        maxNewTokens, temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed);
+                        maxNewTokens, temperature, staticTarget, sampleWithContext, topK, topP, contextPhrases,
+                        defaultContext, targetMask, objective, earlyStopLoss, seed, null, null, null, null, null, null,
+                        null);
     }
 
     public TuningHyperParams withLayers(List<Integer> l) {
         return new TuningHyperParams(algName, l, numSteps, batchSize, lr, weightDecay, normConstraint, maxNewTokens,
-                temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed, nullSpace,
+                temperature, staticTarget, sampleWithContext, topK, topP, contextPhrases, defaultContext, targetMask,
+                objective, earlyStopLoss, seed, nullSpace,
                 nullspaceThreshold, nullSpaceEditedKeys, mom2Dataset, mom2NSamples, mom2Dtype, statsDir);
     }
 
     public TuningHyperParams withSeed(long s) {
         return new TuningHyperParams(algName, layers, numSteps, batchSize, lr, weightDecay, normConstraint,
-                maxNewTokens, temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, s, nullSpace,
+                maxNewTokens, temperature, staticTarget, sampleWithContext, topK, topP, contextPhrases, defaultContext,
+                targetMask, objective, earlyStopLoss, s, nullSpace,
                 nullspaceThreshold, nullSpaceEditedKeys, mom2Dataset, mom2NSamples, mom2Dtype, statsDir);
     }
 
     public TuningHyperParams withNumSteps(int n) {
         return new TuningHyperParams(algName, layers, n, batchSize, lr, weightDecay, normConstraint, maxNewTokens,
-                temperature, staticTarget, sampleWithContext, objective, earlyStopLoss, seed, nullSpace,
+                temperature, staticTarget, sampleWithContext, topK, topP, contextPhrases, defaultContext, targetMask,
+                objective, earlyStopLoss, seed, nullSpace,
                 nullspaceThreshold, nullSpaceEditedKeys, mom2Dataset, mom2NSamples, mom2Dtype, statsDir);
     }
 }

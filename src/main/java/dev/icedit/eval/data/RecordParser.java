@@ -22,7 +22,7 @@ final class RecordParser {
         if (r == null || !r.isObject()) {
             throw new Malformed("not a JSON object");
         }
-        return switch (layout) {
+        EvalCase c = switch (layout) {
             case WIKIBIO -> new EvalCase(index, text(r, "text"), answer(r, "labels"), optionalText(r, "concept"),
                     null, null, List.of(), items(r, "locality"));
             case COUNTERFACT -> new EvalCase(index, text(r, "prompt"), answer(r, "target_new"),
@@ -33,6 +33,40 @@ final class RecordParser {
                     layout == Layout.ZSRE ? optionalText(r, "rephrase_prompt") : null,
                     items(r, "portability"), items(r, "locality"));
         };
+        return present(r, "context") ? c.withContext(context(r.get("context"), "context")) : c;
+    }
+
+    /**
+     * Context sentences stating the new fact (the reference's {@code context} field): a string, or a list of
+     * strings, each non-empty; {@code where} names the field in messages.
+     */
+    static List<String> context(JsonNode n, String where) throws Malformed {
+        if (n.isTextual()) {
+            return List.of(contextSentence(n, where));
+        }
+        if (!n.isArray()) {
+            throw new Malformed("'" + where + "' must be a string or a list of strings, got " + kind(n));
+        }
+        if (n.isEmpty()) {
+            throw new Malformed("'" + where + "' is an empty list");
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n.size(); i++) {
+            JsonNode s = n.get(i);
+            String at = where + "[" + i + "]";
+            if (!s.isTextual()) {
+                throw new Malformed("'" + at + "' must be a string, got " + kind(s));
+            }
+            out.add(contextSentence(s, at));
+        }
+        return out;
+    }
+
+    private static String contextSentence(JsonNode n, String where) throws Malformed {
+        if (n.asText().isBlank()) {
+            throw new Malformed("'" + where + "' is empty");
+        }
+        return valid(n.asText(), where);
     }
 
     /** CounterFact has one locality question per record, as two flat fields. */

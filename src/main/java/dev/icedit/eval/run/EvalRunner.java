@@ -158,6 +158,24 @@ public final class EvalRunner {
 
 
 
+    /** SHA-256 over every case's index and context sentences, or null when no case has any. */
+    private static String contextsSha256(List<EvalCase> cases) {
+        if (cases.stream().allMatch(c -> c.context().isEmpty())) {
+            return null;
+        }
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (EvalCase c : cases) {
+                for (String sentence : c.context()) {
+                    md.update((c.index() + "\u0000" + sentence + "\u0000").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The seed in effect: --seed, else the method's own, else 0. */
     private long effectiveSeed(MethodPlan plan) {
         if (opts.seed() != null) {
@@ -195,6 +213,10 @@ public final class EvalRunner {
         }
         if (model.tokenizer().chatTemplate()) {
             s.put("chat_template", true); // absent when off, so that runs from before the option still resume
+        }
+        String contexts = contextsSha256(data.cases());
+        if (contexts != null) {
+            s.put("contexts_sha256", contexts); // absent without context sentences, as before they were read
         }
         return s;
     }

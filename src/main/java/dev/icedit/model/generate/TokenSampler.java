@@ -15,23 +15,45 @@ public final class TokenSampler {
 
     /** Chooses a token; none of {@code banned} (EOS ids, say) can be chosen. */
     public long next(float[] logits, java.util.Collection<Long> banned) {
-        for (long b : banned) {
-            if (b >= 0 && b < logits.length) {
-                logits[(int) b] = Float.NEGATIVE_INFINITY;
-            }
-        }
         if (options.isGreedy()) {
+            ban(logits, banned);
             return argmax(logits);
         }
+        double[] p = probabilities(logits, banned, options.temperature(), options.topK(), options.topP());
+        double u = random.nextDouble();
+        double acc = 0;
+        int last = 0;
+        for (int i = 0; i < p.length; i++) {
+            if (p[i] > 0) {
+                acc += p[i];
+                last = i;
+                if (u < acc) {
+                    return i;
+                }
+            }
+        }
+        return last;
+    }
+
+    /**
+     * The distribution a token is sampled from, in transformers' order of logits processors: banned ids removed
+     * (as min_new_tokens removes EOS), logits divided by the temperature, then top-k (0 = off: the k largest are
+     * kept, ties with the k-th included), then top-p (1 = off: the smallest set of the most likely tokens whose
+     * probabilities sum to at least {@code topP}, always at least one), renormalised. {@code logits} is changed
+     * (banned ids set to -inf).
+     */
+    public static double[] probabilities(float[] logits, java.util.Collection<Long> banned, double temperature,
+            int topK, double topP) {
+        ban(logits, banned);
         int v = logits.length;
         double[] scaled = new double[v];
         for (int i = 0; i < v; i++) {
-            scaled[i] = logits[i] / options.temperature();
+            scaled[i] = logits[i] / temperature;
         }
-        if (options.topK() > 0 && options.topK() < v) {
+        if (topK > 0 && topK < v) {
             double[] sorted = scaled.clone();
             Arrays.sort(sorted);
-            double kth = sorted[v - options.topK()];
+            double kth = sorted[v - topK];
             for (int i = 0; i < v; i++) {
                 if (scaled[i] < kth) {
                     scaled[i] = Double.NEGATIVE_INFINITY;
@@ -39,7 +61,7 @@ public final class TokenSampler {
             }
         }
         double[] p = softmax(scaled);
-        if (options.topP() < 1) {
+        if (topP < 1) {
             Integer[] order = new Integer[v];
             for (int i = 0; i < v; i++) {
                 order[i] = i;
@@ -53,27 +75,26 @@ public final class TokenSampler {
                     p[i] = 0;
                 } else {
                     cum += p[i];
-                    cut = cum >= options.topP();
+                    cut = cum >= topP;
                 }
             }
-        }
-        double total = 0;
-        for (double x : p) {
-            total += x;
-        }
-        double u = random.nextDouble() * total;
-        double acc = 0;
-        int last = 0;
-        for (int i = 0; i < v; i++) {
-            if (p[i] > 0) {
-                acc += p[i];
-                last = i;
-                if (u < acc) {
-                    return i;
-                }
+            double total = 0;
+            for (double x : p) {
+                total += x;
+            }
+            for (int i = 0; i < v; i++) {
+                p[i] /= total;
             }
         }
-        return last;
+        return p;
+    }
+
+    private static void ban(float[] logits, java.util.Collection<Long> banned) {
+        for (long b : banned) {
+            if (b >= 0 && b < logits.length) {
+                logits[(int) b] = Float.NEGATIVE_INFINITY;
+            }
+        }
     }
 
     public static long argmax(float[] logits) {
