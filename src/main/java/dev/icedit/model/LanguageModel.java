@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.icedit.model.config.Gpt2Config;
 import dev.icedit.model.config.LlamaConfig;
 import dev.icedit.model.config.ModelConfig;
+import dev.icedit.model.config.SamplingDefaults;
 import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.tensor.BFloat16;
 import dev.icedit.tensor.Backend;

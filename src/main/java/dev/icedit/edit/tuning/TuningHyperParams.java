@@ -3,6 +3,7 @@ package dev.icedit.edit.tuning;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.icedit.edit.locate.Mom2Settings;
+import dev.icedit.model.config.SamplingDefaults;
 import dev.icedit.tensor.IceditException;
 import java.util.List;
 
@@ -160,11 +161,11 @@ public record TuningHyperParams(
     }
 
     /** The sampling of y for a model: top_k and top_p as set, else as the model's generation_config.json says. */
-    public int topK(dev.icedit.model.SamplingDefaults model) {
+    public int topK(SamplingDefaults model) {
         return topK != null ? topK : model.topK();
     }
 
-    public double topP(dev.icedit.model.SamplingDefaults model) {
+    public double topP(SamplingDefaults model) {
         return topP != null ? topP : model.topP();
     }
 

@@ -10,7 +10,7 @@ import dev.icedit.edit.HyperParams;
 import dev.icedit.edit.tuning.Suffix;
 import dev.icedit.edit.tuning.TuningHyperParams;
 import dev.icedit.model.LanguageModel;
-import dev.icedit.model.Tokenizer;
+import dev.icedit.model.tokenizer.Tokenizer;
 import dev.icedit.testing.Golden;
 import java.util.ArrayList;
 import java.util.HashSet;

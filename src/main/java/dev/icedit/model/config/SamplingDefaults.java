@@ -1,4 +1,4 @@
-package dev.icedit.model;
+package dev.icedit.model.config;
 
 import dev.icedit.tensor.IceditException;
 import java.nio.file.Path;

@@ -1,8 +1,9 @@
-package dev.icedit.model;
+package dev.icedit.model.generate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.icedit.model.config.SamplingDefaults;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
