@@ -9,6 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.Select;
@@ -39,8 +40,12 @@ class PlaygroundBrowserTest {
     }
 
     private void run(WebDriver driver, ServerFixture f) throws Exception {
+        // the page re-renders the journal and the job status while it polls: an element read mid-render is stale,
+        // so the waits look it up again instead of failing
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+        wait.ignoring(StaleElementReferenceException.class);
         WebDriverWait editWait = new WebDriverWait(driver, Duration.ofMinutes(10));
+        editWait.ignoring(StaleElementReferenceException.class);
         driver.get(f.server.url() + "/");
         wait.until(d -> d.findElement(By.id("model-info")).getText().contains("layers"));
         wait.until(d -> new Select(d.findElement(By.id("edit-method"))).getOptions().size() >= 3);
