@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compare eval runs over the same cases: each metric of each run with its 95% interval, and each"
+        description = {"Compare eval runs over the same cases: each metric of each run with its 95%% interval, and each"
                 + " run's difference from the first with a paired bootstrap interval and the share of cases where it is"
                 + " ahead or behind. Runs over other data, other cases or another protocol are refused.",
                 "Example: icedit compare runs/ft-m runs/ice --html compare.html"})

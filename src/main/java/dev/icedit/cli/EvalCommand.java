@@ -70,7 +70,7 @@ final class EvalCommand implements Callable<Integer> {
                     + " both (see docs/EVALUATION.md)")
     String protocol;
     @Option(names = "--resamples", paramLabel = "B", defaultValue = "" + Bootstrap.DEFAULT_RESAMPLES,
-            description = "bootstrap resamples of the 95% intervals (default ${DEFAULT-VALUE})") int resamples;
+            description = "bootstrap resamples of the 95%% intervals (default ${DEFAULT-VALUE})") int resamples;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
     @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
 

@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"One HTML page for a matrix of eval runs (datasets x methods, single and continual), read from"
-                + " their directories: metrics with 95% intervals and counts, charts, per-type breakdowns, continual curves.",
+                + " their directories: metrics with 95%% intervals and counts, charts, per-type breakdowns, continual curves.",
                 "Example: icedit report --out matrix.html docs/results/knowedit"})
 final class ReportCommand implements Callable<Integer> {
     @Spec picocli.CommandLine.Model.CommandSpec spec;
