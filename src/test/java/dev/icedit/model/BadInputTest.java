@@ -300,6 +300,22 @@ class BadInputTest {
     }
 
     @Test
+    void oddHeadDimensionIsRefusedByName() throws IOException {
+        Path dir = copy("odd-head");
+        Map<String, Object> cfg = TinyModels.llama(1, 16, 32);
+        cfg.put("head_dim", 5);
+        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(cfg));
+        assertThat(failure(dir)).contains("config.json").contains("head_dim 5 is odd");
+        cfg.remove("head_dim");
+        cfg.put("hidden_size", 12);
+        cfg.put("num_attention_heads", 4);
+        cfg.put("num_key_value_heads", 4);
+        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(cfg));
+        assertThat(failure(dir)).contains("config.json")
+                .contains("hidden_size / num_attention_heads = 3 is odd");
+    }
+
+    @Test
     void weightShapeDisagreesWithConfig() throws IOException {
         Path dir = copy("shape");
         Map<String, Object> cfg = TinyModels.llama(1, 16, 32);

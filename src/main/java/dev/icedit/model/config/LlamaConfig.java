@@ -58,6 +58,10 @@ public record LlamaConfig(
         }
         // Qwen3Config's head_dim defaults to 128; the others' to hidden_size / num_attention_heads
         int headDim = headDimKey != null ? headDimKey : type.equals("qwen3") ? 128 : hidden / heads;
+        if (headDim % 2 != 0) { // rotary embeddings turn pairs of a head's dimensions; transformers fails on it too
+            throw IceditException.inFile(c.file, (headDimKey != null ? "head_dim " : "head dimension hidden_size / "
+                    + "num_attention_heads = ") + headDim + " is odd: rotary position embeddings need an even one");
+        }
         String act = c.stringOr("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
             throw IceditException.inFile(c.file, "unsupported hidden_act '" + act + "' (only silu)");
