@@ -32,13 +32,7 @@ class RoundTripTest {
         Path src = Path.of("src/test/resources/golden", name);
         Path out = Path.of("target/java-saved", name);
         // a test output, rewritten each run: an earlier build's save (without icedit-save.json) must not block it
-        if (Files.exists(out)) {
-            try (Stream<Path> old = Files.walk(out)) {
-                for (Path p : old.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
+        ModelWriter.deleteTree(out);
         try (LanguageModel m = LanguageModel.load(src)) {
             m.save(out);
         }
