@@ -54,6 +54,24 @@ public final class HostArrays {
         return x.pow(scalar(x.getManager(), value, x.getDataType()));
     }
 
+    /**
+     * The float32 values of a contiguous array on the CPU as a buffer over the array's own memory (no copy): writes
+     * through it change the array. For loops that libtorch would run as many passes over memory. The array must
+     * be contiguous (results of element-wise operations on contiguous arrays, a leaf's gradient, a loaded weight):
+     * for a strided view libtorch hands out the memory of a temporary copy.
+     */
+    public static java.nio.FloatBuffer aliasFloats(NDArray x) {
+        if (x.getDataType() != DataType.FLOAT32 || !x.getDevice().equals(ai.djl.Device.cpu())
+                || !(x instanceof ai.djl.pytorch.engine.PtNDArray pt)) {
+            throw new IllegalArgumentException("not a float32 CPU array: " + x.getDataType() + " on " + x.getDevice());
+        }
+        java.nio.ByteBuffer bytes = pt.toByteBuffer(true);
+        if (!bytes.isDirect() || bytes.capacity() != x.size() * 4) {
+            throw new IllegalArgumentException("array memory is not directly addressable (not contiguous?)");
+        }
+        return bytes.order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
     private static NDArray owned(NDArray wrapped) {
         NDArray copy = wrapped.duplicate();
         wrapped.close();

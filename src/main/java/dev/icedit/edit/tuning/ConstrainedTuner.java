@@ -96,17 +96,23 @@ public final class ConstrainedTuner implements Editor {
         Map<String, NDArray> theta = new LinkedHashMap<>();
         Map<String, Adam> adam = new LinkedHashMap<>();
         Map<String, NDArray[]> bounds = new LinkedHashMap<>();
+        Map<String, ClampedAdam> fused = new LinkedHashMap<>();
         try (LanguageModel.Lease lease = model.lease()) {
             Weights base = lease.weights();
             String fingerprint = LanguageModel.fingerprint(base, names);
             for (String n : names) {
                 NDArray copy = base.get(n).duplicate();
-                NDArray lo = base.get(n).sub(hp.normConstraint());
-                NDArray hi = base.get(n).add(hp.normConstraint());
-                NDScope.unregister(copy, lo, hi);
-                bounds.put(n, new NDArray[] {lo, hi});
+                NDScope.unregister(copy);
                 theta.put(n, copy);
-                adam.put(n, new Adam(hp.lr(), hp.weightDecay()));
+                if (projectors.containsKey(n) || !ClampedAdam.applies(copy)) {
+                    NDArray lo = base.get(n).sub(hp.normConstraint());
+                    NDArray hi = base.get(n).add(hp.normConstraint());
+                    NDScope.unregister(lo, hi);
+                    bounds.put(n, new NDArray[] {lo, hi});
+                    adam.put(n, new Adam(hp.lr(), hp.weightDecay()));
+                } else {
+                    fused.put(n, new ClampedAdam(base.get(n), hp.lr(), hp.weightDecay(), hp.normConstraint()));
+                }
             }
             List<List<EditRequest>> batches = chunks(requests, hp.batchSize());
             for (int step = 0; step < hp.numSteps(); step++) {
@@ -115,8 +121,8 @@ public final class ConstrainedTuner implements Editor {
                 }
                 double sum = 0;
                 for (List<EditRequest> batch : batches) {
-                    double loss = optimiserStep(model, base, theta, bounds, adam, projectors, objective, batch, step,
-                            random);
+                    double loss = optimiserStep(model, base, theta, bounds, adam, fused, projectors, objective, batch,
+                            step, random);
                     if (!Double.isFinite(loss)) {
                         throw new IceditException(method + " loss became " + loss + " at step " + (step + 1)
                                 + "; the edit was stopped and not applied (try a lower lr)");
@@ -140,6 +146,7 @@ public final class ConstrainedTuner implements Editor {
             projectors.values().forEach(NDArray::close);
             theta.values().forEach(NDArray::close);
             adam.values().forEach(Adam::close);
+            fused.values().forEach(ClampedAdam::close);
             bounds.values().forEach(b -> {
                 b[0].close();
                 b[1].close();
@@ -148,8 +155,9 @@ public final class ConstrainedTuner implements Editor {
     }
 
     private double optimiserStep(LanguageModel model, Weights base, Map<String, NDArray> theta,
-            Map<String, NDArray[]> bounds, Map<String, Adam> adam, Map<String, NDArray> projectors, Objective objective,
-            List<EditRequest> batch, int step, SplittableRandom random) {
+            Map<String, NDArray[]> bounds, Map<String, Adam> adam, Map<String, ClampedAdam> fused,
+            Map<String, NDArray> projectors, Objective objective, List<EditRequest> batch, int step,
+            SplittableRandom random) {
         try (NDScope scope = new NDScope()) {
             Map<String, NDArray> leaves = new LinkedHashMap<>();
             Map<String, NDArray> detached = new LinkedHashMap<>();
@@ -172,6 +180,15 @@ public final class ConstrainedTuner implements Editor {
                 String n = e.getKey();
                 NDArray leaf = e.getValue();
                 NDArray grad = leaf.getGradient();
+                ClampedAdam together = fused.get(n);
+                if (together != null) { // Adam and the clamp in one pass, in the leaf's memory
+                    NDArray next = leaf.stopGradient(); // shares that memory, and is the next step's leaf
+                    together.step(next, grad);
+                    NDScope.unregister(next);
+                    theta.put(n, next);
+                    leaf.close();
+                    continue;
+                }
                 NDArray updated = adam.get(n).step(leaf.stopGradient(), grad);
                 NDArray projector = projectors.get(n);
                 if (projector != null) { // theta_0 + (theta' - theta_0) P, before the clamp
