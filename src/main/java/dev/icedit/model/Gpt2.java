@@ -35,25 +35,39 @@ final class Gpt2 implements Transformer {
     }
 
     @Override
-    public NDArray hidden(Weights w, NDArray ids, AttentionContext ctx, KvCache cache, Hooks hooks) {
+    public NDArray hidden(Weights w, NDArray ids, AttentionContext ctx, KvCache cache, Hooks hooks,
+            FrozenPrefix prefix) {
         NDManager m = ids.getManager();
         int b = (int) ids.getShape().get(0);
         int t = (int) ids.getShape().get(1);
-        long[] flatPositions = new long[b * t];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(ctx.positions[i], 0, flatPositions, i * t, t);
+        boolean resume = prefix != null && prefix.ready();
+        NDArray x = null;
+        if (!resume) {
+            long[] flatPositions = new long[b * t];
+            for (int i = 0; i < b; i++) {
+                System.arraycopy(ctx.positions[i], 0, flatPositions, i * t, t);
+            }
+            NDArray positions = HostArrays.of(m, flatPositions, new Shape(b, t)); // (B, T)
+            x = embed(ids, w.get("transformer.wte.weight")).add(embed(positions, w.get("transformer.wpe.weight"))); // (B, T, C)
         }
-        NDArray positions = HostArrays.of(m, flatPositions, new Shape(b, t)); // (B, T)
-        NDArray x = embed(ids, w.get("transformer.wte.weight")).add(embed(positions, w.get("transformer.wpe.weight"))); // (B, T, C)
-        for (int l = 0; l < names.length; l++) {
+        for (int l = resume ? prefix.layer() : 0; l < names.length; l++) {
             String[] n = names[l];
-            x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
-            NDArray h = layerNorm(x, w.get(n[LN1_W]), w.get(n[LN1_B])); // (B, T, C)
-            x = x.add(attention(w, n, l, h, b, t, ctx.mask(null), cache)); // (B, T, C)
-            h = layerNorm(x, w.get(n[LN2_W]), w.get(n[LN2_B])); // (B, T, C)
-            NDArray k = activation(conv1d(h, w.get(n[FC_W]), w.get(n[FC_B]))); // (B, T, I)
-            k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);
-            NDArray mlp = conv1d(k, w.get(n[PROJ_W]), w.get(n[PROJ_B])); // (B, T, C)
+            NDArray mlp;
+            if (resume && l == prefix.layer()) {
+                x = prefix.residual(); // (B, T, C)
+                mlp = prefix.mlpOut(); // (B, T, C)
+            } else {
+                x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
+                NDArray h = layerNorm(x, w.get(n[LN1_W]), w.get(n[LN1_B])); // (B, T, C)
+                x = x.add(attention(w, n, l, h, b, t, ctx.mask(null), cache)); // (B, T, C)
+                h = layerNorm(x, w.get(n[LN2_W]), w.get(n[LN2_B])); // (B, T, C)
+                NDArray k = activation(conv1d(h, w.get(n[FC_W]), w.get(n[FC_B]))); // (B, T, I)
+                k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);
+                mlp = conv1d(k, w.get(n[PROJ_W]), w.get(n[PROJ_B])); // (B, T, C)
+                if (prefix != null && l == prefix.layer()) {
+                    prefix.keep(x, mlp);
+                }
+            }
             mlp = hooks.at(l, ActivationSite.Kind.MLP_OUT, mlp);
             x = x.add(mlp); // (B, T, C)
             x = hooks.at(l, ActivationSite.Kind.RESIDUAL_OUT, x);

@@ -300,6 +300,20 @@ public final class LanguageModel implements AutoCloseable {
      * there is one. The caller holds a {@link Lease} when {@code w} is (a view of) the model's weights.
      */
     public NDArray hidden(Weights w, TokenBatch batch, KvCache cache, Hooks hooks) {
+        return hidden(w, batch, cache, hooks, null);
+    }
+
+    /**
+     * As {@link #hidden(Weights, TokenBatch, KvCache, Hooks)}, starting from the activations {@code prefix} kept
+     * from an earlier pass over the same batch, or keeping them in it for the next ones (see {@link FrozenPrefix}).
+     */
+    public NDArray hidden(Weights w, TokenBatch batch, KvCache cache, Hooks hooks, FrozenPrefix prefix) {
+        if (prefix != null) {
+            if (cache != null) {
+                throw new IllegalArgumentException("a FrozenPrefix and a KvCache cannot serve the same pass");
+            }
+            prefix.check(batch);
+        }
         int past = cache == null ? 0 : cache.length();
         if (past + batch.length() > config.maxPositions()) {
             throw new IceditException("sequence of " + (past + batch.length()) + " tokens is longer than the model's "
@@ -316,7 +330,7 @@ public final class LanguageModel implements AutoCloseable {
         try (NDScope scope = new NDScope()) {
             NDArray ids = dev.icedit.tensor.HostArrays.of(manager, flat, new Shape(batch.rows(), batch.length())); // (B, T)
             AttentionContext ctx = AttentionContext.build(manager, fullMask, batch.length(), computeType);
-            out = transformer.hidden(w, ids, ctx, cache, hooks == null ? Hooks.NONE : hooks);
+            out = transformer.hidden(w, ids, ctx, cache, hooks == null ? Hooks.NONE : hooks, prefix);
             NDScope.unregister(out);
         }
         NDScope.register(out);

@@ -60,25 +60,36 @@ final class Llama implements Transformer {
     }
 
     @Override
-    public NDArray hidden(Weights w, NDArray ids, AttentionContext ctx, KvCache cache, Hooks hooks) {
+    public NDArray hidden(Weights w, NDArray ids, AttentionContext ctx, KvCache cache, Hooks hooks,
+            FrozenPrefix prefix) {
         NDManager m = ids.getManager();
         int b = (int) ids.getShape().get(0);
         int t = (int) ids.getShape().get(1);
         NDArray[] rope = rotaryTables(m, ctx); // 2 x (B, 1, T, D)
-        NDArray x = ids.getNDArrayInternal()
+        boolean resume = prefix != null && prefix.ready();
+        NDArray x = resume ? null : ids.getNDArrayInternal()
                 .embedding(ids, w.get("model.embed_tokens.weight"), SparseFormat.DENSE).singletonOrThrow(); // (B, T, C)
-        for (int l = 0; l < names.length; l++) {
+        for (int l = resume ? prefix.layer() : 0; l < names.length; l++) {
             String[] n = names[l];
-            x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
-            NDArray h = rmsNorm(x, w.get(n[LN1])); // (B, T, C)
-            NDArray a = attention(w, n, l, h, b, t, rope, ctx.mask(cfg.windowOf(l)), cache); // (B, T, C)
-            x = x.add(a); // (B, T, C)
-            h = rmsNorm(x, w.get(n[LN2])); // (B, T, C)
-            NDArray gate = linear(h, w, n[GATE], cfg.mlpBias() ? n[GATE_B] : null); // (B, T, I)
-            NDArray up = linear(h, w, n[UP], cfg.mlpBias() ? n[UP_B] : null); // (B, T, I)
-            NDArray k = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // (B, T, I) silu(gate) * up
-            k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);
-            NDArray mlp = linear(k, w, n[DOWN], cfg.mlpBias() ? n[DOWN_B] : null); // (B, T, C)
+            NDArray mlp;
+            if (resume && l == prefix.layer()) {
+                x = prefix.residual(); // (B, T, C)
+                mlp = prefix.mlpOut(); // (B, T, C)
+            } else {
+                x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
+                NDArray h = rmsNorm(x, w.get(n[LN1])); // (B, T, C)
+                NDArray a = attention(w, n, l, h, b, t, rope, ctx.mask(cfg.windowOf(l)), cache); // (B, T, C)
+                x = x.add(a); // (B, T, C)
+                h = rmsNorm(x, w.get(n[LN2])); // (B, T, C)
+                NDArray gate = linear(h, w, n[GATE], cfg.mlpBias() ? n[GATE_B] : null); // (B, T, I)
+                NDArray up = linear(h, w, n[UP], cfg.mlpBias() ? n[UP_B] : null); // (B, T, I)
+                NDArray k = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // (B, T, I) silu(gate) * up
+                k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);
+                mlp = linear(k, w, n[DOWN], cfg.mlpBias() ? n[DOWN_B] : null); // (B, T, C)
+                if (prefix != null && l == prefix.layer()) {
+                    prefix.keep(x, mlp);
+                }
+            }
             mlp = hooks.at(l, ActivationSite.Kind.MLP_OUT, mlp);
             x = x.add(mlp); // (B, T, C)
             x = hooks.at(l, ActivationSite.Kind.RESIDUAL_OUT, x);

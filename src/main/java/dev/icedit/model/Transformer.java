@@ -10,8 +10,9 @@ interface Transformer {
      * @param ids new tokens (B, T), int64
      * @param ctx positions and attention mask for these tokens
      * @param cache keys and values of earlier tokens, appended to; may be null
+     * @param prefix activations kept from an earlier pass over the same tokens to start from, or to fill; may be null
      */
-    NDArray hidden(Weights w, NDArray ids, AttentionContext ctx, KvCache cache, Hooks hooks);
+    NDArray hidden(Weights w, NDArray ids, AttentionContext ctx, KvCache cache, Hooks hooks, FrozenPrefix prefix);
 
     /** Next-token logits from final hidden states: (B, T, C) to (B, T, V). */
     NDArray logits(Weights w, NDArray hidden);

@@ -12,6 +12,7 @@ import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.locate.SubjectLocator.Located;
 import dev.icedit.edit.tuning.Adam;
 import dev.icedit.model.ActivationSite;
+import dev.icedit.model.FrozenPrefix;
 import dev.icedit.model.Hooks;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.TokenBatch;
@@ -139,7 +140,8 @@ public final class TargetOptimizer {
         NDArray klInit = null;
         List<Double> losses = new ArrayList<>();
         double probability = 0;
-        try (Adam adam = new Adam(s.lr(), 0)) {
+        // the hook adds delta at layer l's MLP output: what comes before it is the same at every step
+        try (Adam adam = new Adam(s.lr(), 0); FrozenPrefix below = new FrozenPrefix(layer)) {
             for (int step = 0; step < s.numGradSteps(); step++) {
                 try (NDScope scope = new NDScope()) {
                     // PyTorch-owned copies: autograd keeps the mask and the indices for the backward pass
@@ -153,7 +155,7 @@ public final class TargetOptimizer {
                     double lossValue;
                     NDArray grad = null;
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray hidden = model.hidden(w, batch, null, hooks); // (B, T, C)
+                        NDArray hidden = model.hidden(w, batch, null, hooks, below); // (B, T, C)
                         NDArray tail = hidden.get(new NDIndex("0:{}, {}:, :", r, t - m)); // (R, m, C)
                         NDArray logProbs = float32(model.logits(w, tail)).logSoftmax(-1); // (R, m, V)
                         NDArray picked = logProbs.gather(ids.expandDims(-1), -1).squeeze(-1); // (R, m)
