@@ -80,6 +80,26 @@ class EditTest {
         }
     }
 
+    /** A request whose passes would not fit the context window is refused before any step, by length. */
+    @ParameterizedTest
+    @CsvSource({"ICE, ice-tiny.yaml", "FT-M, ftm-tiny.yaml"})
+    void editsLongerThanTheContextWindowAreRefusedBeforeTheyStart(String method, String file) {
+        try (LanguageModel m = LanguageModel.load(LLAMA)) {
+            Editor e = editor(method, file);
+            EditRequest fits = new EditRequest("The capital of Zorland is", "Quenyan", null, List.of());
+            e.check(m, List.of(fits));
+            // ICE's pass with context also holds the default context (prompt and target again) and a phrase
+            String words = "very ".repeat(method.equals("ICE") ? 40 : 200);
+            EditRequest tooLong = new EditRequest("The " + words + "capital of Zorland is", "Quenyan", null, List.of());
+            if (method.equals("ICE")) { // the prompt alone fits the 128-token window; the pass with context does not
+                assertThat(m.tokenizer().encode(tooLong.prompt()).length).isLessThan(128);
+            }
+            assertThatThrownBy(() -> e.check(m, List.of(fits, tooLong))).isInstanceOf(IceditException.class)
+                    .hasMessageContaining("request 2: " + method + " would run a sequence of")
+                    .hasMessageContaining("longer than the model's 128-token context window");
+        }
+    }
+
     @Test
     void editsAreReproducibleWithTheSameSeed() {
         try (LanguageModel m = LanguageModel.load(LLAMA)) {

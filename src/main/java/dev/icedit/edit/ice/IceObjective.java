@@ -127,6 +127,26 @@ public final class IceObjective implements Objective {
         return r.prompt() + " " + r.target() + (released ? ". " : ".");
     }
 
+    /** The longest pass with context: the longest phrase before each context sentence, then x* and y. */
+    @Override
+    public int longestRow(LanguageModel model, EditRequest r) {
+        Tokenizer tok = model.tokenizer();
+        List<String> phrases = TuningHyperParams.RELEASED.equals(hp.contextPhrases()) ? RELEASED_PHRASES : PHRASES;
+        List<String> sentences = r.context().isEmpty()
+                ? List.of(defaultContext(r, TuningHyperParams.RELEASED.equals(hp.defaultContext()))) : r.context();
+        boolean releasedMask = TuningHyperParams.RELEASED.equals(hp.targetMask());
+        int longest = 0;
+        for (String phrase : phrases) {
+            for (String c : sentences) {
+                Row row = row(tok, r, phrase + c + NOW, releasedMask);
+                // y_1 .. y_(m-1) are fed back; y_m is only predicted
+                int fedBack = Math.max(0, hp.maxNewTokens() - 1);
+                longest = Math.max(longest, row.withContext().length + row.target().length + fedBack);
+            }
+        }
+        return longest;
+    }
+
     @Override
     public NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
             SplittableRandom random) {

@@ -73,6 +73,16 @@ public final class ConstrainedTuner implements Editor {
             throw new IceditException("no edit requests given");
         }
         trainedWeights(model);
+        Objective objective = objectives.get();
+        int window = model.config().maxPositions();
+        for (int i = 0; i < requests.size(); i++) {
+            int n = objective.longestRow(model, requests.get(i));
+            if (n > window) {
+                throw new IceditException((requests.size() > 1 ? "request " + (i + 1) + ": " : "") + method
+                        + " would run a sequence of " + n + " tokens, longer than the model's " + window
+                        + "-token context window (shorten the prompt, target or context)");
+            }
+        }
     }
 
     @Override

@@ -17,4 +17,10 @@ public interface Objective {
      */
     NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
             SplittableRandom random);
+
+    /** The most tokens one row of this objective's passes can hold for the request: the prompt and the target. */
+    default int longestRow(LanguageModel model, EditRequest request) {
+        var t = request.tokens(model.tokenizer());
+        return t.prompt().length + t.tokens().length;
+    }
 }
