@@ -322,7 +322,8 @@ public final class LanguageModel implements AutoCloseable {
         long[] flat = batch.flatIds();
         for (long id : flat) {
             if (id < 0 || id >= config.vocabSize()) {
-                throw new IceditException("token id " + id + " is outside the vocabulary (size " + config.vocabSize() + ")");
+                throw IceditException.inFile(directory.resolve("config.json"), "token id " + id
+                        + " is outside the model's vocabulary (vocab_size " + config.vocabSize() + ")");
             }
         }
         int[][] fullMask = cache == null ? batch.mask() : cache.extendMask(batch.mask());

@@ -88,6 +88,14 @@ public final class Tokenizer implements AutoCloseable {
                     + " rebuilds parts of tokenizer.json that icedit runs as written; token ids may differ",
                     file, backend.transformersClass());
         }
+        long largest = largestId(json);
+        if (largest >= config.vocabSize()) {
+            // transformers loads such pairs too (models whose extra tokens are never produced); the forward pass
+            // refuses an id past the embeddings when one turns up
+            LoggerFactory.getLogger(Tokenizer.class).warn("{}: the tokenizer has ids up to {} but config.json's"
+                    + " vocab_size is {}: text that encodes to one of the extra tokens cannot be run", file, largest,
+                    config.vocabSize());
+        }
         Map<String, String> options = new HashMap<>();
         options.put("addSpecialTokens", "true");
         options.put("truncation", "false");
@@ -138,6 +146,23 @@ public final class Tokenizer implements AutoCloseable {
         }
         return new Tokenizer(hf, bos, new ArrayList<>(new LinkedHashSet<>(eos)), pad, chat, config.maxPositions(),
                 backend.transformersClass());
+    }
+
+    /** The largest id tokenizer.json assigns: in its model's vocabulary or among its added tokens. */
+    static long largestId(ObjectNode json) {
+        long largest = -1;
+        com.fasterxml.jackson.databind.JsonNode vocab = json.path("model").path("vocab");
+        if (vocab.isObject()) {
+            for (com.fasterxml.jackson.databind.JsonNode id : vocab) {
+                largest = Math.max(largest, id.asLong(-1));
+            }
+        } else if (vocab.isArray()) { // Unigram: [piece, score] pairs, the id is the position
+            largest = vocab.size() - 1;
+        }
+        for (com.fasterxml.jackson.databind.JsonNode t : json.path("added_tokens")) {
+            largest = Math.max(largest, t.path("id").asLong(-1));
+        }
+        return largest;
     }
 
     private static Long first(ConfigJson gen, String key, List<Long> fromConfig, Long fromTokenizer) {
