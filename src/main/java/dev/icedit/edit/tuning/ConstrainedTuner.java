@@ -191,7 +191,7 @@ public final class ConstrainedTuner implements Editor {
                 NDArray leaf = e.getValue();
                 NDArray grad = leaf.getGradient();
                 ClampedAdam together = fused.get(n);
-                if (together != null) { // Adam and the clamp in one pass, in the leaf's memory
+                if (together != null) { // Adam and the clamp fused, in the leaf's memory
                     NDArray next = leaf.stopGradient(); // shares that memory, and is the next step's leaf
                     together.step(next, grad);
                     NDScope.unregister(next);
