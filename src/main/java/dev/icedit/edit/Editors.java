@@ -47,10 +47,12 @@ public final class Editors {
                 hp -> new ConstrainedTuner("ICE", checkObjective(hp, TuningHyperParams.ICE), () -> new IceObjective(hp)),
                 TuningHyperParams::withSeed, "In-Context Editing: learn the in-context distribution (Qi et al., ICLR 2025)"));
         register(new Method<>("FT-M", TuningHyperParams.class,
-                hp -> new ConstrainedTuner("FT-M", checkObjective(hp, TuningHyperParams.FT_M), FtmObjective::new),
+                hp -> new ConstrainedTuner("FT-M", checkObjective(hp, TuningHyperParams.FT_M),
+                        () -> new FtmObjective(firstLayer(hp))),
                 TuningHyperParams::withSeed, "fine-tuning on the target, teacher forced and masked to its tokens"));
         register(new Method<>("FT-L", TuningHyperParams.class,
-                hp -> new ConstrainedTuner("FT-L", checkObjective(hp, TuningHyperParams.FT_L), FtlObjective::new),
+                hp -> new ConstrainedTuner("FT-L", checkObjective(hp, TuningHyperParams.FT_L),
+                        () -> new FtlObjective(firstLayer(hp))),
                 TuningHyperParams::withSeed, "fine-tuning with every target token scored at the last prompt position"));
         register(new Method<>("ROME", RomeHyperParams.class, Rome::new, RomeHyperParams::withSeed,
                 "rank-one model editing of one MLP layer at the subject's token (Meng et al., NeurIPS 2022)"));
@@ -93,6 +95,11 @@ public final class Editors {
     /** The hyper-parameters {@link Presets#resolve} chooses. */
     public static Object loadHyperParams(String methodName, ModelConfig config, String hparams) {
         return Presets.resolve(methodName, config, hparams).hyperParams();
+    }
+
+    /** The lowest layer whose MLP output projection the run trains. */
+    private static int firstLayer(TuningHyperParams hp) {
+        return hp.layers().stream().mapToInt(Integer::intValue).min().orElse(0);
     }
 
     private static TuningHyperParams checkObjective(TuningHyperParams hp, String expected) {

@@ -55,7 +55,12 @@ final class Gpt2 implements Transformer {
             NDArray mlp;
             if (resume && l == prefix.layer()) {
                 x = prefix.residual(); // (B, T, C)
-                mlp = prefix.mlpOut(); // (B, T, C)
+                if (prefix.keepsInput()) {
+                    NDArray k = prefix.kept(); // (B, T, I)
+                    mlp = conv1d(k, w.get(n[PROJ_W]), w.get(n[PROJ_B])); // (B, T, C)
+                } else {
+                    mlp = prefix.kept(); // (B, T, C)
+                }
             } else {
                 x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
                 NDArray h = layerNorm(x, w.get(n[LN1_W]), w.get(n[LN1_B])); // (B, T, C)
@@ -65,7 +70,7 @@ final class Gpt2 implements Transformer {
                 k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);
                 mlp = conv1d(k, w.get(n[PROJ_W]), w.get(n[PROJ_B])); // (B, T, C)
                 if (prefix != null && l == prefix.layer()) {
-                    prefix.keep(x, mlp);
+                    prefix.keep(x, k, mlp);
                 }
             }
             mlp = hooks.at(l, ActivationSite.Kind.MLP_OUT, mlp);

@@ -74,7 +74,12 @@ final class Llama implements Transformer {
             NDArray mlp;
             if (resume && l == prefix.layer()) {
                 x = prefix.residual(); // (B, T, C)
-                mlp = prefix.mlpOut(); // (B, T, C)
+                if (prefix.keepsInput()) {
+                    NDArray k = prefix.kept(); // (B, T, I)
+                    mlp = linear(k, w, n[DOWN], cfg.mlpBias() ? n[DOWN_B] : null); // (B, T, C)
+                } else {
+                    mlp = prefix.kept(); // (B, T, C)
+                }
             } else {
                 x = hooks.at(l, ActivationSite.Kind.RESIDUAL_IN, x);
                 NDArray h = rmsNorm(x, w.get(n[LN1])); // (B, T, C)
@@ -87,7 +92,7 @@ final class Llama implements Transformer {
                 k = hooks.at(l, ActivationSite.Kind.MLP_IN, k);
                 mlp = linear(k, w, n[DOWN], cfg.mlpBias() ? n[DOWN_B] : null); // (B, T, C)
                 if (prefix != null && l == prefix.layer()) {
-                    prefix.keep(x, mlp);
+                    prefix.keep(x, k, mlp);
                 }
             }
             mlp = hooks.at(l, ActivationSite.Kind.MLP_OUT, mlp);

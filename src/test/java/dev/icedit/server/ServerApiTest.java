@@ -371,15 +371,29 @@ class ServerApiTest {
 
     @Test
     void aJobThatFailsSaysWhy() {
-        // within the request limits, but longer than the model's context: found when the job reads the model
-        String prompt = ServerFixture.PROMPT + " said to be".repeat((2000 - ServerFixture.PROMPT.length()) / 11);
-        ObjectNode body = ServerFixture.editBody(prompt, ServerFixture.TARGET);
-        body.set("hparams", ServerFixture.goldenIceHparams(2));
+        // accepted (nothing is wrong with the request itself), then the loss diverges as the job runs
+        ObjectNode body = ServerFixture.editBody(ServerFixture.PROMPT, ServerFixture.TARGET);
+        ObjectNode hp = ServerFixture.goldenIceHparams(3);
+        hp.put("lr", 1e38); // steps overflow float32, the weights become infinite
+        hp.put("norm_constraint", 1e38);
+        body.set("hparams", hp);
         Http.Response r = http.post("/api/edits", body);
         assertThat(r.status()).as(r.body()).isEqualTo(202);
         JsonNode job = http.awaitJob(r.json().get("id").asText(), Duration.ofMinutes(2));
         assertThat(job.get("status").asText()).isEqualTo("failed");
-        assertThat(job.get("error").asText()).contains("context window");
+        assertThat(job.get("error").asText()).contains("loss became").contains("not applied");
+        assertThat(f.model.modifiedWeights()).isEmpty();
+    }
+
+    @Test
+    void aJobLongerThanTheContextWindowIsRefusedAtSubmission() {
+        // within the request limits, but ICE's pass with context would not fit the model's context window
+        String prompt = ServerFixture.PROMPT + " said to be".repeat((2000 - ServerFixture.PROMPT.length()) / 11);
+        ObjectNode body = ServerFixture.editBody(prompt, ServerFixture.TARGET);
+        body.set("hparams", ServerFixture.goldenIceHparams(2));
+        Http.Response r = http.post("/api/edits", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(400);
+        assertThat(r.json().get("error").asText()).contains("context window");
         assertThat(f.model.modifiedWeights()).isEmpty();
     }
 

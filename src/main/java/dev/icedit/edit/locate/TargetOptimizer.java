@@ -141,7 +141,7 @@ public final class TargetOptimizer {
         List<Double> losses = new ArrayList<>();
         double probability = 0;
         // the hook adds delta at layer l's MLP output: what comes before it is the same at every step
-        try (Adam adam = new Adam(s.lr(), 0); FrozenPrefix below = new FrozenPrefix(layer)) {
+        try (Adam adam = new Adam(s.lr(), 0); FrozenPrefix below = FrozenPrefix.atMlpOutput(layer)) {
             for (int step = 0; step < s.numGradSteps(); step++) {
                 try (NDScope scope = new NDScope()) {
                     // PyTorch-owned copies: autograd keeps the mask and the indices for the backward pass

@@ -153,6 +153,7 @@ public final class ConstrainedTuner implements Editor {
             return new EditResult(method, reported, requests, result, fingerprint, losses,
                     (System.nanoTime() - start) / 1e9, keys);
         } finally {
+            objective.close();
             projectors.values().forEach(NDArray::close);
             theta.values().forEach(NDArray::close);
             adam.values().forEach(Adam::close);

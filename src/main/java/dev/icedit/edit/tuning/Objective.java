@@ -7,8 +7,11 @@ import dev.icedit.model.Weights;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** The loss a constrained fine-tuning run minimises; one instance serves one edit run and may keep state. */
-public interface Objective {
+/**
+ * The loss a constrained fine-tuning run minimises; one instance serves one edit run and may keep state, which
+ * {@link #close} releases when the run ends.
+ */
+public interface Objective extends AutoCloseable {
     /**
      * The loss of one batch of requests at one step: a scalar that depends on the trained weights.
      *
@@ -23,4 +26,7 @@ public interface Objective {
         var t = request.tokens(model.tokenizer());
         return t.prompt().length + t.tokens().length;
     }
+
+    @Override
+    default void close() {}
 }

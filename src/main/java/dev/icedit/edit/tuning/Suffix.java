@@ -24,8 +24,14 @@ public final class Suffix {
      * when the weights carry them. Only those columns go through the output projection.
      */
     public static NDArray logProbs(LanguageModel model, Weights w, List<long[]> rows, int k, KvCache cache) {
+        return logProbs(model, w, rows, k, cache, null);
+    }
+
+    /** As {@link #logProbs(LanguageModel, Weights, List, int, KvCache)}, resuming from or filling {@code prefix}. */
+    public static NDArray logProbs(LanguageModel model, Weights w, List<long[]> rows, int k, KvCache cache,
+            dev.icedit.model.FrozenPrefix prefix) {
         TokenBatch batch = TokenBatch.leftPadded(rows, model.tokenizer().padTokenId());
-        NDArray hidden = model.hidden(w, batch, cache, Hooks.NONE); // (B, T, C)
+        NDArray hidden = model.hidden(w, batch, cache, Hooks.NONE, prefix); // (B, T, C)
         int t = batch.length();
         NDArray tail = hidden.get(":, " + (t - k) + ":, :"); // (B, k, C)
         NDArray logits = model.logits(w, tail); // (B, k, V)
