@@ -64,7 +64,7 @@ final class ContinualRun {
 
     ContinualRun(LanguageModel model, Dataset data, EvalOptions opts, RunDirectory dir, EvalListener listener,
             MethodPlan plan, CaseMeasurer measurer, Weights base, List<EvalCase> cases, Map<Integer, CaseRecord> done,
-            List<CurvePoint> curve, List<Double> editSeconds) {
+            List<CurvePoint> curve, List<Double> editSeconds, BeforeCache cache) {
         this.model = model;
         this.data = data;
         this.opts = opts;
@@ -80,7 +80,7 @@ final class ContinualRun {
         this.editSeconds = editSeconds;
         this.probes = data.select(opts.offset(), opts.probes());
         this.stateful = plan.editor() != null;
-        this.befores = new Befores(measurer, cases, c -> !done.containsKey(c.index()), Befores.DEFAULT_BATCH);
+        this.befores = new Befores(measurer, cases, c -> !done.containsKey(c.index()), Befores.DEFAULT_BATCH, cache);
     }
 
     void run() {
