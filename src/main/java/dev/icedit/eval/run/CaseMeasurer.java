@@ -191,8 +191,18 @@ final class CaseMeasurer {
             for (List<Scorer.Pair> p : pairs) {
                 scored.add(Scorer.score(model, w, p));
             }
-            greedy = Generator.generateEach(model, w, inputIds, greedyOptions);
-            sampledRows = samplePrompts.isEmpty() ? List.of() : Generator.generateEach(model, w, samplePrompts, sampleOptions);
+            if (cs.size() == 1 && samplePrompts.size() == 1) {
+                // one case: its greedy and sampled rows share the prompt, so one batch of two costs one row's steps
+                List<long[]> both = Generator.generateEach(model, w, List.of(inputIds.get(0), samplePrompts.get(0)),
+                        List.of(greedyOptions.get(0), sampleOptions.get(0)));
+                greedy = both.subList(0, 1);
+                sampledRows = both.subList(1, 2);
+            } else {
+                // many cases: apart, since the greedy rows end after a few tokens and would ride along to the end
+                greedy = Generator.generateEach(model, w, inputIds, greedyOptions);
+                sampledRows = samplePrompts.isEmpty() ? List.of()
+                        : Generator.generateEach(model, w, samplePrompts, sampleOptions);
+            }
             for (int i = 0, r = 0; i < cs.size(); i++) {
                 long[] sampled = fluencyTokens - promptIds.get(i).length > 0 ? sampledRows.get(r++) : new long[0];
                 continuations.add(sampled.length == 0 ? null

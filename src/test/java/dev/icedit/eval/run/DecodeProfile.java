@@ -18,6 +18,32 @@ public final class DecodeProfile {
     public static void main(String[] args) {
         try (LanguageModel m = LanguageModel.load(Path.of("models/default"))) {
             Weights w = m.currentWeights();
+            // the floor of a decode step: only the weight matrix products of one token (every linear of every layer
+            // and the vocabulary projection), nothing else
+            List<String> mats = new ArrayList<>();
+            for (String name : w.names()) {
+                if (name.endsWith("proj.weight")) {
+                    mats.add(name);
+                }
+            }
+            ai.djl.ndarray.NDArray one = m.manager().ones(new ai.djl.ndarray.types.Shape(1, 1, 512));
+            ai.djl.ndarray.NDArray wide = m.manager().ones(new ai.djl.ndarray.types.Shape(1, 1, 1024));
+            for (int rep = 0; rep < 3; rep++) {
+                long t0 = System.nanoTime();
+                int steps = 50;
+                for (int n = 0; n < steps; n++) {
+                    try (NDScope scope = new NDScope()) {
+                        for (String name : mats) {
+                            ai.djl.ndarray.NDArray wt = w.get(name);
+                            ai.djl.ndarray.NDArray x = wt.getShape().get(1) == 1024 ? wide : one;
+                            x.getNDArrayInternal().linear(x, wt, null).singletonOrThrow();
+                        }
+                        m.logits(w, one).toFloatArray();
+                    }
+                }
+                System.out.printf("matrix products alone (%d linears + vocabulary): %.2f ms per token%n", mats.size(),
+                        (System.nanoTime() - t0) / 1e6 / steps);
+            }
             for (int b : new int[] {1, 1, 2, 4, 8, 16, 32}) {
                 List<long[]> prompts = new ArrayList<>();
                 for (int i = 0; i < b; i++) {

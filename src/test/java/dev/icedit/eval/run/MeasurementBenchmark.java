@@ -34,10 +34,10 @@ public final class MeasurementBenchmark {
         List<EvalCase> warm = ds.select(0, 2);
         List<EvalCase> cases = ds.select(2, n);
         n = cases.size();
-        System.out.printf("measurement benchmark: %d cases of %s (after 2 warm-up cases), %s, threads %s, fluency %d tokens%n",
-                n, data.getFileName(), modelDir, System.getProperty("ai.djl.pytorch.num_threads", "default (all cores)"),
-                fluencyTokens);
         try (LanguageModel m = LanguageModel.load(modelDir)) {
+            System.out.printf("measurement benchmark: %d cases of %s (after 2 warm-up cases), %s, threads %s, fluency %d"
+                    + " tokens%n", n, data.getFileName(), modelDir,
+                    System.getProperty("ai.djl.pytorch.num_threads", "default (all cores)"), fluencyTokens);
             Weights w = m.currentWeights();
             CaseMeasurer measurer = new CaseMeasurer(m, w, fluencyTokens, 0, Protocol.TEACHER_FORCED);
             measurer.beforeAll(warm);
