@@ -71,8 +71,20 @@ final class EvalCommand implements Callable<Integer> {
     String protocol;
     @Option(names = "--resamples", paramLabel = "B", defaultValue = "" + Bootstrap.DEFAULT_RESAMPLES,
             description = "bootstrap resamples of the 95%% intervals (default ${DEFAULT-VALUE})") int resamples;
+    @Option(names = "--cache", paramLabel = "DIR",
+            description = "where pre-edit observations are kept and reused by later runs on the same model, data and"
+                    + " settings, e.g. another method (default: $XDG_CACHE_HOME/icedit/eval, else ~/.cache/icedit/eval)")
+    Path cache;
+    @Option(names = "--no-cache", description = "measure every pre-edit observation, keep none") boolean noCache;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
     @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
+
+    /** The user's cache directory for icedit's pre-edit observations, as the XDG base directory rules place it. */
+    static Path defaultCache() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path root = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return root.resolve("icedit").resolve("eval");
+    }
 
     @Override
     public Integer call() {
@@ -80,7 +92,7 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         EvalOptions options = new EvalOptions(method, hparams, EvalOptions.Mode.parse(mode),
                 EvalOptions.Schedule.parse(schedule), limit, offset, seed, fluencyTokens, probes, probeEvery,
-                Protocol.parse(protocol), resamples);
+                Protocol.parse(protocol), resamples).withBeforeCache(noCache ? null : cache != null ? cache : defaultCache());
         if (hparams != null && (method.equalsIgnoreCase(MethodPlan.NONE) || method.equalsIgnoreCase(MethodPlan.IN_CONTEXT))) {
             err.println("note: --hparams is ignored for " + method.toUpperCase(Locale.ROOT));
         }

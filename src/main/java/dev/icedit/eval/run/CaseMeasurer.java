@@ -57,24 +57,44 @@ final class CaseMeasurer {
 
     /** The case on the unedited model, without context. */
     Observation before(EvalCase c) {
-        return observe(c, true, "", null);
+        return beforeAll(List.of(c)).get(0);
+    }
+
+    /**
+     * The cases on the unedited model, without context, measured together: every teacher-forced pair of every case
+     * in one scoring batch, the greedy and the sampled continuations of all cases each in one batched generation
+     * (each row with its own length and its own random stream, seeded per case as {@link #before} seeds it), so a
+     * case's observation does not depend on the others in the batch.
+     */
+    List<Observation> beforeAll(List<EvalCase> cs) {
+        try {
+            return measure(cs, true, java.util.Collections.nCopies(cs.size(), ""), null);
+        } catch (dev.icedit.tensor.IceditException e) {
+            if (cs.size() == 1) {
+                throw new dev.icedit.tensor.IceditException("record " + cs.get(0).index() + ": " + e.getMessage(), e);
+            }
+            // name the record that fails: measured one by one, the first bad case throws with its index
+            List<Observation> out = new ArrayList<>();
+            for (EvalCase c : cs) {
+                out.add(before(c));
+            }
+            return out;
+        }
     }
 
     /** The case on the model's current weights, each prompt preceded by {@code prefix}. */
     Observation after(EvalCase c, String prefix, Observation before) {
-        return observe(c, false, prefix, before);
-    }
-
-    private Observation observe(EvalCase c, boolean onBase, String prefix, Observation before) {
         try {
-            return measure(c, onBase, prefix, before);
+            return measure(List.of(c), false, List.of(prefix), List.of(before)).get(0);
         } catch (dev.icedit.tensor.IceditException e) {
             throw new dev.icedit.tensor.IceditException("record " + c.index() + ": " + e.getMessage(), e);
         }
     }
 
-    private Observation measure(EvalCase c, boolean onBase, String prefix, Observation before) {
-        // every (prompt, answer) pair of the case, in the order edit, rephrase, portability items, locality items
+    /** A case's (prompt, answer) pairs, in the order edit, rephrase, portability items, locality items. */
+    private record Pairs(List<Tokenizer.Continuation> answers, List<String> answerTexts, int merges) {}
+
+    private Pairs pairs(EvalCase c, String prefix) {
         List<String> answerTexts = new ArrayList<>();
         List<Tokenizer.Continuation> answers = new ArrayList<>();
         answers.add(tok.answer(prefix + c.prompt(), c.targetNew()));
@@ -95,104 +115,170 @@ final class CaseMeasurer {
         for (Tokenizer.Continuation a : answers) {
             merges += a.merged() ? 1 : 0;
         }
-        long[] target = answers.get(0).tokens();
-        Observation teacherForced = protocol.teacherForced() ? teacherForced(c, onBase, prefix, before, answers) : null;
-        GenerationScores generation = null;
-        List<String> localityAnswers = null;
-        if (protocol.generation()) {
-            List<String> generated = generateAnswers(onBase, answers);
-            localityAnswers = generated.subList(generated.size() - c.locality().size(), generated.size());
-            generation = scoreGenerated(c, generated, answerTexts, before);
-        }
-        Measurement m = teacherForced == null
-                ? new Measurement(null, null, null, null, null, null, null, null, null, null, null, generation)
-                : teacherForced.measurement().withGeneration(generation);
-        return new Observation(m, teacherForced == null ? null : teacherForced.targetLogProbs(),
-                teacherForced == null ? null : teacherForced.localityArgmax(), localityAnswers, merges, target);
+        return new Pairs(answers, answerTexts, merges);
     }
 
-    /** The KnowEdit metrics: one teacher-forced pass, a greedy continuation for exact match, a sampled text. */
-    private Observation teacherForced(EvalCase c, boolean onBase, String prefix, Observation before,
-            List<Tokenizer.Continuation> answers) {
-        List<Scorer.Pair> pairs = new ArrayList<>();
-        for (Tokenizer.Continuation a : answers) {
-            pairs.add(new Scorer.Pair(a.prompt(), a.tokens()));
+    private List<Observation> measure(List<EvalCase> cs, boolean onBase, List<String> prefixes,
+            List<Observation> befores) {
+        List<Pairs> all = new ArrayList<>();
+        for (int i = 0; i < cs.size(); i++) {
+            all.add(pairs(cs.get(i), prefixes.get(i)));
         }
-        long[] target = answers.get(0).tokens();
-        long[] promptIds = tok.encodePrompt(c.prompt());
-        long[] inputIds = prefix.isEmpty() ? promptIds : tok.encodePrompt(prefix + c.prompt());
-        int budget = fluencyTokens - promptIds.length;
-        List<Scorer.Scored> scored;
-        long[] greedy;
-        long[] sampled = new long[0];
-        Scorer.Scored continuation = null;
-        try (LanguageModel.Lease lease = model.lease()) {
-            Weights w = onBase ? base : lease.weights();
-            scored = Scorer.score(model, w, pairs);
-            greedy = Generator.generate(model, w, List.of(inputIds), GenerationOptions.greedy(target.length)).get(0);
-            if (budget > 0) {
-                // top-k 5 sampling for as many tokens as make fluencyTokens with the prompt, as the reference does
-                sampled = Generator.generate(model, w, List.of(inputIds),
-                        new GenerationOptions(budget, 0, 1.0, 5, 1.0, seed * 1_000_003L + c.index(), false)).get(0);
+        List<Observation> teacherForced = protocol.teacherForced() ? teacherForced(cs, onBase, prefixes, befores, all)
+                : null;
+        List<List<String>> generated = protocol.generation() ? generateAnswers(onBase, all) : null;
+        List<Observation> out = new ArrayList<>();
+        for (int i = 0; i < cs.size(); i++) {
+            EvalCase c = cs.get(i);
+            Observation before = befores == null ? null : befores.get(i);
+            GenerationScores generation = null;
+            List<String> localityAnswers = null;
+            if (generated != null) {
+                List<String> g = generated.get(i);
+                localityAnswers = g.subList(g.size() - c.locality().size(), g.size());
+                generation = scoreGenerated(c, g, all.get(i).answerTexts(), before);
             }
-            if (sampled.length > 0) {
-                continuation = Scorer.score(model, base, List.of(new Scorer.Pair(promptIds, sampled))).get(0);
-            }
+            Observation tf = teacherForced == null ? null : teacherForced.get(i);
+            Measurement m = tf == null
+                    ? new Measurement(null, null, null, null, null, null, null, null, null, null, null, generation)
+                    : tf.measurement().withGeneration(generation);
+            out.add(new Observation(m, tf == null ? null : tf.targetLogProbs(), tf == null ? null : tf.localityArgmax(),
+                    localityAnswers, all.get(i).merges(), all.get(i).answers().get(0).tokens()));
         }
-
-        int k = 0;
-        Scorer.Scored edit = scored.get(k++);
-        Double rephrase = c.rephrasePrompt() == null ? null : accuracy(scored.get(k++));
-        Map<String, List<Double>> portability = new LinkedHashMap<>();
-        for (EvalItem i : c.portability()) {
-            portability.computeIfAbsent(i.type(), t -> new ArrayList<>()).add(accuracy(scored.get(k++)));
-        }
-        Map<String, List<Double>> locality = new LinkedHashMap<>();
-        List<long[]> localityArgmax = new ArrayList<>();
-        for (int j = 0; j < c.locality().size(); j++) {
-            long[] argmax = scored.get(k++).argmax();
-            localityArgmax.add(argmax);
-            if (before != null) {
-                locality.computeIfAbsent(c.locality().get(j).type(), t -> new ArrayList<>())
-                        .add(TokenMetrics.agreement(before.localityArgmax().get(j), argmax));
-            }
-        }
-        double[] targetLogProbs = before == null ? edit.logProbs() : before.targetLogProbs();
-        Double pplR = continuation == null ? null : TokenMetrics.perplexityRatio(continuation.logProbs(), targetLogProbs);
-        String greedyText = tok.decode(greedy);
-        String generated = tok.decode(sampled);
-        Measurement m = new Measurement(accuracy(edit), rephrase, Measurement.meanOfItems(portability), portability,
-                Measurement.meanOfItems(locality), locality, Fluency.score(tok.decode(concat(promptIds, sampled))),
-                pplR, TokenMetrics.exactMatch(greedyText, c.targetNew()), greedyText, generated);
-        return new Observation(m, targetLogProbs, localityArgmax, null, 0, target);
+        return out;
     }
 
     /**
-     * The generation protocol's answers: greedy free generation after each prompt, in one batch, each row cut to
-     * its own budget ({@link AnswerMatch#budget} of its answer's tokens), EOS removed, then at its first newline or
-     * sentence end.
+     * The KnowEdit metrics of each case: one teacher-forced pass, a greedy continuation for exact match, a sampled
+     * text scored by the unedited model; each step over all cases in one batch.
      */
-    private List<String> generateAnswers(boolean onBase, List<Tokenizer.Continuation> answers) {
-        int longest = 0;
+    private List<Observation> teacherForced(List<EvalCase> cs, boolean onBase, List<String> prefixes,
+            List<Observation> befores, List<Pairs> all) {
+        List<List<Scorer.Pair>> pairs = new ArrayList<>();
+        List<long[]> promptIds = new ArrayList<>();
+        List<long[]> inputIds = new ArrayList<>();
+        List<GenerationOptions> greedyOptions = new ArrayList<>();
+        List<long[]> samplePrompts = new ArrayList<>();
+        List<GenerationOptions> sampleOptions = new ArrayList<>();
+        for (int i = 0; i < cs.size(); i++) {
+            EvalCase c = cs.get(i);
+            List<Scorer.Pair> casePairs = new ArrayList<>();
+            for (Tokenizer.Continuation a : all.get(i).answers()) {
+                casePairs.add(new Scorer.Pair(a.prompt(), a.tokens()));
+            }
+            pairs.add(casePairs);
+            long[] prompt = tok.encodePrompt(c.prompt());
+            long[] input = prefixes.get(i).isEmpty() ? prompt : tok.encodePrompt(prefixes.get(i) + c.prompt());
+            promptIds.add(prompt);
+            inputIds.add(input);
+            greedyOptions.add(GenerationOptions.greedy(all.get(i).answers().get(0).tokens().length));
+            int budget = fluencyTokens - prompt.length;
+            if (budget > 0) {
+                // top-k 5 sampling for as many tokens as make fluencyTokens with the prompt, as the reference does
+                samplePrompts.add(input);
+                sampleOptions.add(new GenerationOptions(budget, 0, 1.0, 5, 1.0, seed * 1_000_003L + c.index(), false));
+            }
+        }
+        // Scoring stays one batch per case, as a case measured alone scores: a batch padded to other cases' lengths
+        // rounds differently (log-probabilities 1e-7 apart, PPL_r 1e-5 relative). Generation is batched across
+        // cases; it is most of the time, and its rounding shows only if it changes a drawn token.
+        List<List<Scorer.Scored>> scored = new ArrayList<>();
+        List<long[]> greedy;
+        List<long[]> sampledRows;
+        List<Scorer.Scored> continuations = new ArrayList<>();
+        try (LanguageModel.Lease lease = model.lease()) {
+            Weights w = onBase ? base : lease.weights();
+            for (List<Scorer.Pair> p : pairs) {
+                scored.add(Scorer.score(model, w, p));
+            }
+            if (cs.size() == 1 && samplePrompts.size() == 1) {
+                // one case: its greedy and sampled rows share the prompt, so one batch of two costs one row's steps
+                List<long[]> both = Generator.generateEach(model, w, List.of(inputIds.get(0), samplePrompts.get(0)),
+                        List.of(greedyOptions.get(0), sampleOptions.get(0)));
+                greedy = both.subList(0, 1);
+                sampledRows = both.subList(1, 2);
+            } else {
+                // many cases: apart, since the greedy rows end after a few tokens and would ride along to the end
+                greedy = Generator.generateEach(model, w, inputIds, greedyOptions);
+                sampledRows = samplePrompts.isEmpty() ? List.of()
+                        : Generator.generateEach(model, w, samplePrompts, sampleOptions);
+            }
+            for (int i = 0, r = 0; i < cs.size(); i++) {
+                long[] sampled = fluencyTokens - promptIds.get(i).length > 0 ? sampledRows.get(r++) : new long[0];
+                continuations.add(sampled.length == 0 ? null
+                        : Scorer.score(model, base, List.of(new Scorer.Pair(promptIds.get(i), sampled))).get(0));
+            }
+        }
+
+        List<Observation> out = new ArrayList<>();
+        for (int ci = 0; ci < cs.size(); ci++) {
+            EvalCase c = cs.get(ci);
+            Observation before = befores == null ? null : befores.get(ci);
+            Scorer.Scored continuation = continuations.get(ci);
+            long[] sampled = continuation == null ? new long[0] : continuation.tokens();
+            int k = 0;
+            Scorer.Scored edit = scored.get(ci).get(k++);
+            Double rephrase = c.rephrasePrompt() == null ? null : accuracy(scored.get(ci).get(k++));
+            Map<String, List<Double>> portability = new LinkedHashMap<>();
+            for (EvalItem i : c.portability()) {
+                portability.computeIfAbsent(i.type(), t -> new ArrayList<>()).add(accuracy(scored.get(ci).get(k++)));
+            }
+            Map<String, List<Double>> locality = new LinkedHashMap<>();
+            List<long[]> localityArgmax = new ArrayList<>();
+            for (int j = 0; j < c.locality().size(); j++) {
+                long[] argmax = scored.get(ci).get(k++).argmax();
+                localityArgmax.add(argmax);
+                if (before != null) {
+                    locality.computeIfAbsent(c.locality().get(j).type(), t -> new ArrayList<>())
+                            .add(TokenMetrics.agreement(before.localityArgmax().get(j), argmax));
+                }
+            }
+            double[] targetLogProbs = before == null ? edit.logProbs() : before.targetLogProbs();
+            Double pplR = continuation == null ? null
+                    : TokenMetrics.perplexityRatio(continuation.logProbs(), targetLogProbs);
+            String greedyText = tok.decode(greedy.get(ci));
+            String generated = tok.decode(sampled);
+            Measurement m = new Measurement(accuracy(edit), rephrase, Measurement.meanOfItems(portability),
+                    portability, Measurement.meanOfItems(locality), locality,
+                    Fluency.score(tok.decode(concat(promptIds.get(ci), sampled))), pplR,
+                    TokenMetrics.exactMatch(greedyText, c.targetNew()), greedyText, generated);
+            out.add(new Observation(m, targetLogProbs, localityArgmax, null, 0, all.get(ci).answers().get(0).tokens()));
+        }
+        return out;
+    }
+
+    /**
+     * The generation protocol's answers: greedy free generation after each prompt of each case, in one batch, each
+     * row cut to its own budget ({@link AnswerMatch#budget} of its answer's tokens), EOS removed, then at its first
+     * newline or sentence end.
+     */
+    private List<List<String>> generateAnswers(boolean onBase, List<Pairs> all) {
         List<long[]> prompts = new ArrayList<>();
-        for (Tokenizer.Continuation a : answers) {
-            prompts.add(a.prompt());
-            longest = Math.max(longest, AnswerMatch.budget(a.tokens().length));
+        List<GenerationOptions> options = new ArrayList<>();
+        for (Pairs p : all) {
+            for (Tokenizer.Continuation a : p.answers()) {
+                prompts.add(a.prompt());
+                options.add(GenerationOptions.greedy(AnswerMatch.budget(a.tokens().length)));
+            }
         }
         List<long[]> rows;
         try (LanguageModel.Lease lease = model.lease()) {
-            rows = Generator.generate(model, onBase ? base : lease.weights(), prompts, GenerationOptions.greedy(longest));
+            rows = Generator.generateEach(model, onBase ? base : lease.weights(), prompts, options);
         }
         List<Long> eos = tok.eosTokenIds();
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-            int budget = AnswerMatch.budget(answers.get(i).tokens().length);
-            long[] row = java.util.Arrays.stream(rows.get(i)).limit(budget).toArray();
-            int end = 0;
-            while (end < row.length && !eos.contains(row[end])) {
-                end++;
+        List<List<String>> out = new ArrayList<>();
+        int r = 0;
+        for (Pairs p : all) {
+            List<String> answers = new ArrayList<>();
+            for (int i = 0; i < p.answers().size(); i++) {
+                long[] row = rows.get(r++);
+                int end = 0;
+                while (end < row.length && !eos.contains(row[end])) {
+                    end++;
+                }
+                answers.add(AnswerMatch.firstAnswer(tok.decode(java.util.Arrays.copyOf(row, end))));
             }
-            out.add(AnswerMatch.firstAnswer(tok.decode(java.util.Arrays.copyOf(row, end))));
+            out.add(answers);
         }
         return out;
     }

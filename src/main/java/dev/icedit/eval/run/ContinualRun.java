@@ -52,6 +52,7 @@ final class ContinualRun {
     private final List<Double> editSeconds;
     private final List<EvalCase> probes;
     private final Map<Integer, CaseMeasurer.Observation> probeBase = new HashMap<>();
+    private final Befores befores;
     private final Set<String> changed = new LinkedHashSet<>();
     private final List<EditLogEntry> log = new ArrayList<>();
     private final boolean stateful;
@@ -63,7 +64,7 @@ final class ContinualRun {
 
     ContinualRun(LanguageModel model, Dataset data, EvalOptions opts, RunDirectory dir, EvalListener listener,
             MethodPlan plan, CaseMeasurer measurer, Weights base, List<EvalCase> cases, Map<Integer, CaseRecord> done,
-            List<CurvePoint> curve, List<Double> editSeconds) {
+            List<CurvePoint> curve, List<Double> editSeconds, BeforeCache cache) {
         this.model = model;
         this.data = data;
         this.opts = opts;
@@ -79,6 +80,7 @@ final class ContinualRun {
         this.editSeconds = editSeconds;
         this.probes = data.select(opts.offset(), opts.probes());
         this.stateful = plan.editor() != null;
+        this.befores = new Befores(measurer, cases, c -> !done.containsKey(c.index()), Befores.DEFAULT_BATCH, cache);
     }
 
     void run() {
@@ -284,14 +286,14 @@ final class ContinualRun {
     }
 
     private void measure(int position, EvalCase c) {
-        long start = System.nanoTime();
-        CaseMeasurer.Observation pre = measurer.before(c);
+        CaseMeasurer.Observation pre = befores.take(c);
+        long start = System.nanoTime(); // the case's time: its share of the pre-edit batch, then its own
         CaseMeasurer.Observation post = measurer.after(c, plan.contextPrefix(c), pre);
         EditLogEntry edit = stateful ? log.get(position) : null;
         double seconds = edit == null ? 0.0 : edit.seconds();
         CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(), installed(),
                 pre.measurement(), post.measurement(), seconds, edit == null ? null : edit.error(),
-                (System.nanoTime() - start) / 1e9 + seconds, Instant.now().toString(), pre.boundaryMerges(),
+                befores.seconds(c) + (System.nanoTime() - start) / 1e9 + seconds, Instant.now().toString(), pre.boundaryMerges(),
                 pre.targetTokens());
         dir.append(dir.cases(), r);
         done.put(c.index(), r);
@@ -300,8 +302,18 @@ final class ContinualRun {
     private void probePoint(int edits, Map<Integer, CurvePoint> points) {
         long start = System.nanoTime();
         List<Measurement> ms = new ArrayList<>();
+        List<EvalCase> missing = probes.stream().filter(p -> !probeBase.containsKey(p.index())).toList();
+        if (!missing.isEmpty()) { // the probes' pre-edit observations, in batches, once per run
+            for (int i = 0; i < missing.size(); i += Befores.DEFAULT_BATCH) {
+                List<EvalCase> group = missing.subList(i, Math.min(missing.size(), i + Befores.DEFAULT_BATCH));
+                List<CaseMeasurer.Observation> measured = measurer.beforeAll(group);
+                for (int j = 0; j < group.size(); j++) {
+                    probeBase.put(group.get(j).index(), measured.get(j));
+                }
+            }
+        }
         for (EvalCase p : probes) {
-            CaseMeasurer.Observation before = probeBase.computeIfAbsent(p.index(), i -> measurer.before(p));
+            CaseMeasurer.Observation before = probeBase.get(p.index());
             ms.add(measurer.after(p, plan.contextPrefix(p), before).measurement());
         }
         probeSecondsPerCase = (System.nanoTime() - start) / 1e9 / Math.max(1, probes.size());

@@ -18,9 +18,18 @@ import java.util.Locale;
  * @param probeEvery the curve has a point every this many edits (and one at the end)
  * @param protocol how answers are measured: teacher-forced (the KnowEdit metrics), generation, or both
  * @param resamples bootstrap resamples of the 95% intervals in summary.json and the report
+ * @param beforeCache where pre-edit observations are kept and reused across runs (null: not kept; see BeforeCache)
  */
 public record EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
-        Long seed, int fluencyTokens, int probes, int probeEvery, Protocol protocol, int resamples) {
+        Long seed, int fluencyTokens, int probes, int probeEvery, Protocol protocol, int resamples,
+        java.nio.file.Path beforeCache) {
+
+    /** Options without a cache of pre-edit observations. */
+    public EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
+            Long seed, int fluencyTokens, int probes, int probeEvery, Protocol protocol, int resamples) {
+        this(method, hparams, mode, schedule, limit, offset, seed, fluencyTokens, probes, probeEvery, protocol,
+                resamples, null);
+    }
 
     /** Options of the teacher-forced protocol with the default number of bootstrap resamples. */
     public EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
@@ -90,7 +99,13 @@ public record EvalOptions(String method, String hparams, Mode mode, Schedule sch
 
     public EvalOptions withMode(Mode m, Schedule s) {
         return new EvalOptions(method, hparams, m, s, limit, offset, seed, fluencyTokens, probes, probeEvery, protocol,
-                resamples);
+                resamples, beforeCache);
+    }
+
+    /** These options with pre-edit observations kept under {@code dir} (null: not kept). */
+    public EvalOptions withBeforeCache(java.nio.file.Path dir) {
+        return new EvalOptions(method, hparams, mode, schedule, limit, offset, seed, fluencyTokens, probes, probeEvery,
+                protocol, resamples, dir);
     }
 
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String s, String what) {

@@ -94,6 +94,8 @@ public final class EvalRunner {
 
         Weights base = model.currentWeights(); // the unedited model, kept while edits are installed
         CaseMeasurer measurer = new CaseMeasurer(model, base, opts.fluencyTokens(), seed, opts.protocol());
+        BeforeCache cache = opts.beforeCache() == null ? null
+                : BeforeCache.open(opts.beforeCache(), model, opts.protocol(), opts.fluencyTokens(), seed);
         Map<Integer, CaseRecord> done = new HashMap<>();
         for (CaseRecord r : dir.readLines(dir.cases(), CaseRecord.class)) {
             done.put(r.index(), r);
@@ -105,21 +107,27 @@ public final class EvalRunner {
         List<CurvePoint> curve = new ArrayList<>();
         List<Double> editSeconds = new ArrayList<>();
         if (opts.mode() == EvalOptions.Mode.SINGLE) {
-            runSingle(plan, measurer, cases, done);
+            runSingle(plan, measurer, cases, done, cache);
             for (EvalCase c : cases) {
                 editSeconds.add(done.get(c.index()).editSeconds());
             }
         } else {
-            new ContinualRun(model, data, opts, dir, listener, plan, measurer, base, cases, done, curve, editSeconds).run();
+            new ContinualRun(model, data, opts, dir, listener, plan, measurer, base, cases, done, curve, editSeconds,
+                    cache).run();
+        }
+        if (cache != null && cache.hits() > 0) {
+            listener.info("pre-edit observations of " + cache.hits() + " cases read from " + cache.directory());
         }
         List<CaseRecord> records = cases.stream().map(c -> done.get(c.index())).toList();
         return new Result(dir, plan.name(), plan.hyperParameters(), seed, records, curve, editSeconds, resumed, settings);
     }
 
-    private void runSingle(MethodPlan plan, CaseMeasurer measurer, List<EvalCase> cases, Map<Integer, CaseRecord> done) {
+    private void runSingle(MethodPlan plan, CaseMeasurer measurer, List<EvalCase> cases, Map<Integer, CaseRecord> done,
+            BeforeCache cache) {
         EditJournal journal = new EditJournal(model);
         EditAttempts attempts = new EditAttempts(model, plan, listener);
         int finished = (int) cases.stream().filter(c -> done.containsKey(c.index())).count();
+        Befores befores = new Befores(measurer, cases, c -> !done.containsKey(c.index()), Befores.DEFAULT_BATCH, cache);
         listener.started("cases", cases.size(), finished);
         try {
             for (int position = 0; position < cases.size(); position++) {
@@ -127,8 +135,8 @@ public final class EvalRunner {
                 if (done.containsKey(c.index())) {
                     continue;
                 }
-                long start = System.nanoTime();
-                CaseMeasurer.Observation pre = measurer.before(c);
+                CaseMeasurer.Observation pre = befores.take(c);
+                long start = System.nanoTime(); // the case's time: its share of the pre-edit batch, then its own
                 CaseMeasurer.Observation post;
                 EditAttempts.Attempt attempt = attempts.attempt(c);
                 if (attempt.result() == null) {
@@ -145,7 +153,7 @@ public final class EvalRunner {
                 }
                 CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(),
                         attempt.result() == null ? 0 : 1, pre.measurement(), post.measurement(), attempt.seconds(),
-                        attempt.error(), (System.nanoTime() - start) / 1e9, Instant.now().toString(),
+                        attempt.error(), befores.seconds(c) + (System.nanoTime() - start) / 1e9, Instant.now().toString(),
                         pre.boundaryMerges(), pre.targetTokens());
                 dir.append(dir.cases(), r);
                 done.put(c.index(), r);

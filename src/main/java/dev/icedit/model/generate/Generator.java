@@ -27,6 +27,57 @@ public final class Generator {
 
     /** As {@link #generate(LanguageModel, List, GenerationOptions)}, with given weights (the caller holds a lease). */
     public static List<long[]> generate(LanguageModel model, Weights w, List<long[]> prompts, GenerationOptions options) {
+        // one sampler for the batch: its rows draw from one random stream, in row order at each step
+        TokenSampler shared = new TokenSampler(options);
+        List<TokenSampler> samplers = new ArrayList<>();
+        List<GenerationOptions> each = new ArrayList<>();
+        for (int b = 0; b < prompts.size(); b++) {
+            samplers.add(shared);
+            each.add(options);
+        }
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        int[] budget = new int[prompts.size()];
+        java.util.Arrays.fill(budget, Math.min(options.maxNewTokens(), model.config().maxPositions() - longest));
+        return run(model, w, prompts, each, samplers, budget);
+    }
+
+    /**
+     * Continues each prompt with its own options in one batch: its own length, EOS rules and a random stream of its
+     * own, seeded with its seed, so that a row's tokens are those {@link #generate} gives it alone (up to the
+     * rounding of a batched forward pass). The caller holds a lease when {@code w} is the model's weights.
+     */
+    public static List<long[]> generateEach(LanguageModel model, Weights w, List<long[]> prompts,
+            List<GenerationOptions> options) {
+        if (options.size() != prompts.size()) {
+            throw new IllegalArgumentException(options.size() + " options for " + prompts.size() + " prompts");
+        }
+        int rows = prompts.size();
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        int[] budget = new int[rows];
+        int steps = 0;
+        for (int b = 0; b < rows; b++) {
+            // alone, a row may run until its own sequence fills the window
+            budget[b] = Math.min(options.get(b).maxNewTokens(), model.config().maxPositions() - prompts.get(b).length);
+            steps = Math.max(steps, budget[b]);
+        }
+        if (rows > 1 && longest + steps > model.config().maxPositions()) {
+            // left-padded to the longest prompt, some row would not fit the window: row by row instead
+            List<long[]> result = new ArrayList<>();
+            for (int b = 0; b < rows; b++) {
+                result.addAll(generateEach(model, w, List.of(prompts.get(b)), List.of(options.get(b))));
+            }
+            return result;
+        }
+        List<TokenSampler> samplers = new ArrayList<>();
+        for (GenerationOptions o : options) {
+            samplers.add(new TokenSampler(o));
+        }
+        return run(model, w, prompts, options, samplers, budget);
+    }
+
+    /** The decode loop: row b draws with {@code samplers[b]} until its budget, EOS (if it stops there) or the end. */
+    private static List<long[]> run(LanguageModel model, Weights w, List<long[]> prompts,
+            List<GenerationOptions> options, List<TokenSampler> samplers, int[] budget) {
         int rows = prompts.size();
         List<List<Long>> out = new ArrayList<>();
         for (long[] p : prompts) {
@@ -36,11 +87,11 @@ public final class Generator {
             out.add(new ArrayList<>());
         }
         int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
-        int budget = Math.min(options.maxNewTokens(), model.config().maxPositions() - longest);
         if (longest > model.config().maxPositions()) {
             throw new dev.icedit.tensor.IceditException("prompt of " + longest + " tokens is longer than the model's "
                     + model.config().maxPositions() + "-token context window");
         }
+        int steps = java.util.Arrays.stream(budget).max().orElse(0);
         Tokenizer tok = null;
         List<Long> eos;
         try {
@@ -50,11 +101,13 @@ public final class Generator {
             eos = model.config().eosTokenIds();
         }
         long pad = tok != null ? tok.padTokenId() : !eos.isEmpty() ? eos.get(0) : 0;
-        TokenSampler sampler = new TokenSampler(options);
         boolean[] done = new boolean[rows];
+        for (int b = 0; b < rows; b++) {
+            done[b] = budget[b] <= 0;
+        }
         try (KvCache cache = new KvCache(model.config().numLayers())) {
             TokenBatch step = TokenBatch.leftPadded(prompts, pad);
-            for (int n = 0; n < budget; n++) {
+            for (int n = 0; n < steps; n++) {
                 float[][] last = lastLogits(model, w, step, cache);
                 long[] next = new long[rows];
                 boolean allDone = true;
@@ -63,14 +116,15 @@ public final class Generator {
                         next[b] = pad;
                         continue;
                     }
-                    next[b] = sampler.next(last[b], n < options.minNewTokens() ? eos : List.of());
+                    GenerationOptions o = options.get(b);
+                    next[b] = samplers.get(b).next(last[b], n < o.minNewTokens() ? eos : List.of());
                     out.get(b).add(next[b]);
-                    if (options.stopAtEos() && eos.contains(next[b])) {
+                    if ((o.stopAtEos() && eos.contains(next[b])) || n == budget[b] - 1) {
                         done[b] = true;
                     }
                     allDone &= done[b];
                 }
-                if (allDone || n == budget - 1) {
+                if (allDone || n == steps - 1) {
                     break;
                 }
                 step = TokenBatch.column(next);

@@ -1,6 +1,7 @@
 package dev.icedit.model.generate;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /** Picks the next token from one row of logits, on the host, so results do not depend on the device. */
@@ -19,7 +20,14 @@ public final class TokenSampler {
             ban(logits, banned);
             return argmax(logits);
         }
-        double[] p = probabilities(logits, banned, options.temperature(), options.topK(), options.topP());
+        if (options.topP() >= 1 && options.topK() > 0 && options.topK() < logits.length) {
+            return nextTopK(logits, banned);
+        }
+        return draw(probabilities(logits, banned, options.temperature(), options.topK(), options.topP()));
+    }
+
+    /** The first token at which the running sum of {@code p} passes a uniform draw (the last possible one if none). */
+    private long draw(double[] p) {
         double u = random.nextDouble();
         double acc = 0;
         int last = 0;
@@ -29,6 +37,68 @@ public final class TokenSampler {
                 last = i;
                 if (u < acc) {
                     return i;
+                }
+            }
+        }
+        return last;
+    }
+
+    /**
+     * The draw of {@link #next} under top-k alone, without sorting the vocabulary: the k-th largest scaled logit
+     * (ties counted, as in the sorted array {@link #probabilities} reads) is found with a k-entry buffer, and only
+     * the tokens at or above it are exponentiated. The kept tokens are visited in index order and the others'
+     * probabilities are exact zeros there, so the sums, the probabilities and the token drawn are those of
+     * {@link #probabilities} bit for bit.
+     */
+    private long nextTopK(float[] logits, java.util.Collection<Long> banned) {
+        ban(logits, banned);
+        double temperature = options.temperature();
+        int k = options.topK();
+        double[] top = new double[k]; // the k largest scaled logits so far (ties counted), ascending
+        Arrays.fill(top, Double.NEGATIVE_INFINITY);
+        for (float logit : logits) {
+            double x = logit / temperature;
+            if (Double.isNaN(x)) {
+                return draw(probabilities(logits, List.of(), temperature, k, 1)); // sorting places NaN: as it does
+            }
+            if (x > top[0]) {
+                int j = 0;
+                while (j + 1 < k && top[j + 1] < x) {
+                    top[j] = top[j + 1];
+                    j++;
+                }
+                top[j] = x;
+            }
+        }
+        double kth = top[0];
+        int v = logits.length;
+        int[] kept = new int[v];
+        int n = 0;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < v; i++) {
+            double x = logits[i] / temperature;
+            if (!(x < kth)) {
+                kept[n++] = i;
+                max = Math.max(max, x);
+            }
+        }
+        double[] p = new double[n];
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            double x = logits[kept[j]] / temperature;
+            p[j] = x == Double.NEGATIVE_INFINITY ? 0 : Math.exp(x - max);
+            sum += p[j];
+        }
+        double u = random.nextDouble();
+        double acc = 0;
+        int last = 0;
+        for (int j = 0; j < n; j++) {
+            double pj = p[j] / sum;
+            if (pj > 0) {
+                acc += pj;
+                last = kept[j];
+                if (u < acc) {
+                    return kept[j];
                 }
             }
         }

@@ -101,4 +101,43 @@ class TokenSamplerTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> SamplingDefaults.read(dir))
                 .hasMessageContaining("generation_config.json").hasMessageContaining("top_p");
     }
+
+    @Test
+    void theTopKDrawWithoutSortingPicksTheTokensOfTheSortedDistribution() {
+        // the fast top-k path of next() against probabilities() (which sorts) and the same uniform draws, on
+        // vocabularies with ties at the k-th logit, banned ids and fewer finite logits than k
+        java.util.SplittableRandom gen = new java.util.SplittableRandom(3);
+        int draws = 0;
+        for (int trial = 0; trial < 300; trial++) {
+            int v = 1 + gen.nextInt(60);
+            int k = 1 + gen.nextInt(8);
+            double temperature = trial % 3 == 0 ? 1.0 : 0.3 + gen.nextDouble() * 3;
+            float[] logits = new float[v];
+            for (int i = 0; i < v; i++) {
+                logits[i] = trial % 2 == 0 ? gen.nextInt(5) : (float) gen.nextGaussian() * 4; // ties when integral
+            }
+            List<Long> banned = trial % 4 == 0 ? List.of(0L, (long) (v - 1)) : List.of();
+            long seed = gen.nextLong();
+            TokenSampler fast = new TokenSampler(new GenerationOptions(1, 0, temperature, k, 1.0, seed, false));
+            java.util.SplittableRandom slow = new java.util.SplittableRandom(seed);
+            for (int d = 0; d < 20; d++) {
+                double[] p = TokenSampler.probabilities(logits.clone(), banned, temperature, k, 1.0);
+                double u = slow.nextDouble();
+                double acc = 0;
+                long expected = 0;
+                for (int i = 0; i < p.length; i++) {
+                    if (p[i] > 0) {
+                        acc += p[i];
+                        expected = i;
+                        if (u < acc) {
+                            break;
+                        }
+                    }
+                }
+                assertThat(fast.next(logits.clone(), banned)).as("trial %d draw %d", trial, d).isEqualTo(expected);
+                draws++;
+            }
+        }
+        assertThat(draws).isEqualTo(6000);
+    }
 }
