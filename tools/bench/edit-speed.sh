@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # as the ./icedit launcher does (docs/RESULTS.md#threads)
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+if [ -z "${OMP_WAIT_POLICY:-}" ] && [ -z "${GOMP_SPINCOUNT:-}" ]; then export GOMP_SPINCOUNT=10000; fi
 mvn -q -B test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test >/dev/null
-echo "== $(nproc) cores, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(nproc) cores, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-unset}, $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 java -cp "target/test-classes:target/classes:$(cat target/test-classpath.txt)" dev.icedit.bench.EditSpeedBenchmark "$@" 2>&1 \
   | grep -v DEBUG
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
