@@ -6,15 +6,16 @@ import dev.icedit.tensor.HostArrays;
 import java.nio.FloatBuffer;
 
 /**
- * {@link Adam}'s step followed by the clamp to [theta_0 - eps, theta_0 + eps], computed in one pass over memory
- * instead of the dozen libtorch passes the two take as separate operations. The edited matrices (2 MB each on the
- * default model) are evicted between steps by the model's weights, so each of those passes streams them from main
- * memory again; two passes in blocks that stay in cache, and libtorch's square root between them, move about a
+ * {@link Adam}'s step followed by the clamp to [theta_0 - eps, theta_0 + eps], computed in two passes over host
+ * memory instead of the dozen libtorch passes the two take as separate operations. The edited matrices (2 MB each on
+ * the default model) are evicted between steps by the model's weights, so each of those passes streams them from
+ * main memory again; two passes in blocks that stay in cache, with libtorch's square root between them, move about a
  * third of the bytes.
  *
  * <p>Every operation is the one {@link Adam#step} and the clamp perform, in the same order, each rounded to float32
- * as libtorch rounds it (scalars converted to float first, no fused multiply-adds), so the result is bit-identical
- * ({@code ClampedAdamTest} checks it against the libtorch composition).
+ * as libtorch rounds it (scalars converted to float first, no fused multiply-adds), and the square root is
+ * libtorch's own (MKL's vector square root is not always the correctly rounded one Java computes), so the result is
+ * bit-identical ({@code ClampedAdamTest} checks it against the libtorch composition).
  */
 final class ClampedAdam implements AutoCloseable {
     private static final int BLOCK = 4096;
