@@ -112,14 +112,24 @@ public final class IceObjective implements Objective {
      * default one): a phrase drawn from the {@code context_phrases} list, the sentence, then {@link #NOW}.
      */
     public static List<String> contexts(EditRequest r, TuningHyperParams hp, SplittableRandom random) {
-        List<String> phrases = TuningHyperParams.RELEASED.equals(hp.contextPhrases()) ? RELEASED_PHRASES : PHRASES;
-        List<String> sentences = r.context().isEmpty()
-                ? List.of(defaultContext(r, TuningHyperParams.RELEASED.equals(hp.defaultContext()))) : r.context();
+        List<String> phrases = phrases(hp);
+        List<String> sentences = sentences(r, hp);
         List<String> out = new ArrayList<>();
         for (String c : sentences) {
             out.add(phrases.get(random.nextInt(phrases.size())) + c + NOW);
         }
         return out;
+    }
+
+    /** The context phrases {@code context_phrases} names. */
+    static List<String> phrases(TuningHyperParams hp) {
+        return TuningHyperParams.RELEASED.equals(hp.contextPhrases()) ? RELEASED_PHRASES : PHRASES;
+    }
+
+    /** The request's context sentences, else the default one. */
+    static List<String> sentences(EditRequest r, TuningHyperParams hp) {
+        return r.context().isEmpty()
+                ? List.of(defaultContext(r, TuningHyperParams.RELEASED.equals(hp.defaultContext()))) : r.context();
     }
 
     /** The context sentence of a request that has none ({@code default_context}). */
@@ -131,9 +141,8 @@ public final class IceObjective implements Objective {
     @Override
     public int longestRow(LanguageModel model, EditRequest r) {
         Tokenizer tok = model.tokenizer();
-        List<String> phrases = TuningHyperParams.RELEASED.equals(hp.contextPhrases()) ? RELEASED_PHRASES : PHRASES;
-        List<String> sentences = r.context().isEmpty()
-                ? List.of(defaultContext(r, TuningHyperParams.RELEASED.equals(hp.defaultContext()))) : r.context();
+        List<String> phrases = phrases(hp);
+        List<String> sentences = sentences(r, hp);
         boolean releasedMask = TuningHyperParams.RELEASED.equals(hp.targetMask());
         int longest = 0;
         for (String phrase : phrases) {
