@@ -48,9 +48,10 @@ class BeforeCacheTest {
     void aSecondMethodReadsThePreEditObservationsAndChangedSettingsMiss(@TempDir Path tmp) throws Exception {
         Path cache = tmp.resolve("cache");
         Dataset data = DatasetLoader.load(DATA);
+        List<Path> written;
         try (LanguageModel model = LanguageModel.load(MODEL)) {
             Evaluation.run(model, data, options("NONE", 7, 30, cache), tmp.resolve("none"), EvalListener.NONE);
-            List<Path> written = entries(cache);
+            written = entries(cache);
             assertThat(written).hasSize(3);
             try (Stream<Path> dirs = Files.list(cache)) {
                 assertThat(dirs.toList()).hasSize(1);
@@ -95,8 +96,9 @@ class BeforeCacheTest {
             assertThat(entries(cache)).hasSize(12);
         }
 
-        // an entry that does not read back is measured again and rewritten
-        Path broken = entries(cache).get(0);
+        // an entry that does not read back is measured again and rewritten: one the first run wrote, which the
+        // next run with its settings reads (the listing order across settings directories follows their hashes)
+        Path broken = written.get(1);
         Files.writeString(broken, "{\"measurement\": ");
         try (LanguageModel model = LanguageModel.load(MODEL)) {
             for (String run : List.of("again-1", "again-2")) {
