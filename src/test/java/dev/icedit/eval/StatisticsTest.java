@@ -143,6 +143,15 @@ class StatisticsTest {
         assertThat(AnswerMatch.firstAnswer(" Rome\nQ: next")).isEqualTo(" Rome");
         assertThat(AnswerMatch.firstAnswer(" 3.5 million people")).isEqualTo(" 3.5 million people");
         assertThat(AnswerMatch.firstAnswer(" Who? Me")).isEqualTo(" Who");
+        // initials, dotted abbreviations and titles inside an answer do not end it; a sentence after them does
+        assertThat(AnswerMatch.firstAnswer(" John F. Kennedy. He was")).isEqualTo(" John F. Kennedy");
+        assertThat(AnswerMatch.firstAnswer(" the U.S. Navy. It")).isEqualTo(" the U.S. Navy");
+        assertThat(AnswerMatch.firstAnswer(" J.J. Abrams")).isEqualTo(" J.J. Abrams");
+        assertThat(AnswerMatch.firstAnswer(" St. Louis, Missouri. It")).isEqualTo(" St. Louis, Missouri");
+        assertThat(AnswerMatch.firstAnswer(" Leland Stanford Jr. University\nQ:")).isEqualTo(" Leland Stanford Jr. University");
+        assertThat(AnswerMatch.firstAnswer(" in 1990. Then")).isEqualTo(" in 1990");
+        assertThat(AnswerMatch.firstAnswer(" Stockholm. A city")).isEqualTo(" Stockholm");
+        assertThat(AnswerMatch.exactMatch(AnswerMatch.firstAnswer(" B. V. Karanth. An Indian"), "B. V. Karanth")).isEqualTo(100.0);
         assertThat(AnswerMatch.budget(3)).isEqualTo(8);
     }
 
