@@ -3,6 +3,8 @@ package dev.icedit.eval;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.icedit.eval.data.EvalCase;
+import dev.icedit.eval.run.MethodPlan;
 import dev.icedit.testing.CliRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +36,30 @@ class EvalContextsTest {
                 "2", "--contexts", ctx.toString());
         assertThat(other.code()).isNotZero();
         assertThat(other.err()).contains("contexts_sha256");
+    }
+
+    @Test
+    void inContextPutsACasesSentencesBeforeItsPrompts(@TempDir Path tmp) throws Exception {
+        EvalCase c = new EvalCase(0, "The capital of France is", "Rome", "France", null, null, List.of(), List.of());
+        assertThat(MethodPlan.inContextPrefix(c)).isEqualTo("Fact: The capital of France is Rome. Now: ");
+        assertThat(MethodPlan.inContextPrefix(c.withContext(List.of("Rome is in France.", "It moved."))))
+                .isEqualTo("Fact: Rome is in France. It moved. Now: ");
+
+        Path ctx = tmp.resolve("contexts.jsonl");
+        Files.writeString(ctx, "{\"index\": 0, \"context\": \"The weather was fine that year, everyone agreed.\"}\n");
+        Path plain = tmp.resolve("plain");
+        Path with = tmp.resolve("with");
+        assertThat(EvalCommandTest.eval(plain, "--method", "IN-CONTEXT", "--limit", "2").code()).isZero();
+        CliRun run = EvalCommandTest.eval(with, "--method", "IN-CONTEXT", "--limit", "2", "--contexts", ctx.toString());
+        assertThat(run.code()).as(run.err()).isZero();
+        List<JsonNode> a = EvalCommandTest.lines(plain.resolve("cases.jsonl"));
+        List<JsonNode> b = EvalCommandTest.lines(with.resolve("cases.jsonl"));
+        assertThat(b.get(0).get("post")).isNotEqualTo(a.get(0).get("post")); // its own sentence before every prompt
+        assertThat(b.get(1).get("post")).isEqualTo(a.get(1).get("post")); // no sentence: the default one, as before
+        assertThat(EvalCommandTest.JSON.readTree(with.resolve("run.json").toFile()).get("in_context_prefix").asText())
+                .isEqualTo("Fact: {context} Now: ");
+        assertThat(EvalCommandTest.JSON.readTree(plain.resolve("run.json").toFile()).get("in_context_prefix").asText())
+                .isEqualTo("Fact: {prompt} {target_new}. Now: ");
     }
 
     @Test

@@ -200,7 +200,9 @@ public final class EvalRunner {
         s.put("format", "icedit-eval/1");
         s.put("method", plan.name());
         s.put("hyper_parameters", plan.hyperParameters());
-        s.put("in_context_prefix", plan.name().equals(MethodPlan.IN_CONTEXT) ? "Fact: {prompt} {target_new}. Now: " : null);
+        String contexts = contextsSha256(data.cases());
+        s.put("in_context_prefix", plan.name().equals(MethodPlan.IN_CONTEXT)
+                ? MethodPlan.inContextTemplate(contexts != null) : null);
         s.put("data", data.file().toAbsolutePath().normalize().toString());
         s.put("data_sha256", dataSha256);
         s.put("layout", data.layout().displayName());
@@ -222,7 +224,6 @@ public final class EvalRunner {
         if (model.tokenizer().chatTemplate()) {
             s.put("chat_template", true); // absent when off, so that runs from before the option still resume
         }
-        String contexts = contextsSha256(data.cases());
         if (contexts != null) {
             s.put("contexts_sha256", contexts); // absent without context sentences, as before they were read
         }

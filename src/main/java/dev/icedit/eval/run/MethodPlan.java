@@ -15,8 +15,8 @@ import java.util.Map;
 /**
  * What a method name means to the evaluation: an editing method from the registry, or one of two baselines that
  * change no weight. NONE measures the unedited model (the floor). IN-CONTEXT puts the new fact in front of every
- * prompt it measures, {@code "Fact: PROMPT TARGET. Now: "}: the distribution ICE tries to internalise, using ICE's
- * default context with the phrase "Fact: ".
+ * prompt it measures, {@code "Fact: PROMPT TARGET. Now: "}, or with the case's context sentences
+ * {@code "Fact: SENTENCES Now: "}: the distribution ICE tries to internalise, ICE's context with the phrase "Fact: ".
  */
 public final class MethodPlan {
     public static final String NONE = "NONE";
@@ -83,7 +83,14 @@ public final class MethodPlan {
         return name.equals(IN_CONTEXT) ? inContextPrefix(c) : "";
     }
 
+    /** IN-CONTEXT's text before a prompt: the case's context sentences, else ICE's default context sentence. */
     public static String inContextPrefix(EvalCase c) {
-        return "Fact: " + c.prompt() + " " + c.targetNew() + ". Now: ";
+        String context = c.context().isEmpty() ? c.prompt() + " " + c.targetNew() + "." : String.join(" ", c.context());
+        return "Fact: " + context + " Now: ";
+    }
+
+    /** IN-CONTEXT's prefix as run.json records it. */
+    public static String inContextTemplate(boolean contexts) {
+        return contexts ? "Fact: {context} Now: " : "Fact: {prompt} {target_new}. Now: ";
     }
 }
