@@ -14,6 +14,14 @@ public interface Editor {
     /** The hyper-parameters in use, as their YAML keys name them. */
     java.util.Map<String, Object> hyperParameters();
 
+    /**
+     * The values this method takes from the model for hyper-parameters left unset (ICE's {@code top_k} and
+     * {@code top_p}, from generation_config.json), by their YAML keys; empty for most methods.
+     */
+    default java.util.Map<String, Object> modelDefaults(LanguageModel model) {
+        return java.util.Map.of();
+    }
+
     EditResult edit(LanguageModel model, List<EditRequest> requests, EditProgress progress);
 
     /**

@@ -61,6 +61,9 @@ class EvalCommandTest {
         List<String> firstLines = Files.readAllLines(dir.resolve("cases.jsonl"));
         assertThat(firstLines).hasSize(2);
         assertThat(summary(dir).get("cases").asInt()).isEqualTo(2);
+        // the sampling ICE took from the model (its generation_config.json sets neither: transformers' defaults)
+        assertThat(JSON.readTree(dir.resolve("run.json").toFile()).get("model_defaults").toString())
+                .isEqualTo("{\"top_k\":50,\"top_p\":1.0}");
 
         CliRun second = eval(dir, "--method", "ICE", "--hparams", HPARAMS);
         assertThat(second.code()).as(second.err()).isZero();

@@ -61,4 +61,20 @@ class RunDirectoryTest {
         assertThatThrownBy(() -> dir.claim(s, Set.of("limit"))).isInstanceOf(IceditException.class)
                 .hasMessageContaining("cannot be resumed: lr (was 0.05, now 0.01)");
     }
+
+    @Test
+    void aSettingAddedSinceAnEarlierRunIsComparedOnlyWhereThatRunRecordedIt(@TempDir Path tmp) {
+        RunDirectory dir = new RunDirectory(tmp);
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("method", "ICE");
+        dir.claim(s, Set.of()); // a run from before model_defaults was recorded
+        s.put("model_defaults", Map.of("top_k", 50));
+        dir.claim(s, Set.of(), Set.of("model_defaults")); // resumes, and now records it
+        s.put("model_defaults", Map.of("top_k", 20));
+        assertThatThrownBy(() -> dir.claim(s, Set.of(), Set.of("model_defaults")))
+                .isInstanceOf(IceditException.class).hasMessageContaining("model_defaults (was {\"top_k\":50}");
+        RunDirectory other = new RunDirectory(tmp.resolve("other"));
+        other.claim(Map.of("method", "ICE"), Set.of());
+        assertThatThrownBy(() -> other.claim(s, Set.of())).isInstanceOf(IceditException.class); // not named newer
+    }
 }

@@ -157,6 +157,18 @@ public final class IceObjective implements Objective {
     }
 
     @Override
+    public Map<String, Object> modelDefaults(LanguageModel model) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        if (hp.topK() == null) {
+            out.put("top_k", hp.topK(model.samplingDefaults()));
+        }
+        if (hp.topP() == null) {
+            out.put("top_p", hp.topP(model.samplingDefaults()));
+        }
+        return out;
+    }
+
+    @Override
     public NDArray loss(LanguageModel model, Weights trainable, Weights frozen, List<EditRequest> batch, int step,
             SplittableRandom random) {
         Tokenizer tok = model.tokenizer();

@@ -63,6 +63,13 @@ public final class ConstrainedTuner implements Editor {
         return HyperParams.asMap(hp);
     }
 
+    @Override
+    public Map<String, Object> modelDefaults(LanguageModel model) {
+        try (Objective objective = objectives.get()) {
+            return objective.modelDefaults(model);
+        }
+    }
+
     public TuningHyperParams params() {
         return hp;
     }
@@ -98,6 +105,7 @@ public final class ConstrainedTuner implements Editor {
         List<String> names = trainedWeights(model);
         long start = System.nanoTime();
         Map<String, Object> reported = new LinkedHashMap<>(hyperParameters());
+        reported.putAll(modelDefaults(model)); // the edit's record says what it sampled with
         Map<String, NDArray> projectors = hp.usesNullSpace() ? projectors(model, earlier, progress, reported)
                 : new LinkedHashMap<>();
         Objective objective = objectives.get();

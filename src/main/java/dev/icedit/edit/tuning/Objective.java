@@ -27,6 +27,14 @@ public interface Objective extends AutoCloseable {
         return t.prompt().length + t.tokens().length;
     }
 
+    /**
+     * Settings this objective takes from the model when the hyper-parameters leave them unset, with the values it
+     * uses on this model (ICE: {@code top_k} and {@code top_p} from generation_config.json), by their YAML keys.
+     */
+    default java.util.Map<String, Object> modelDefaults(LanguageModel model) {
+        return java.util.Map.of();
+    }
+
     @Override
     default void close() {}
 }

@@ -35,6 +35,8 @@ import java.util.Set;
  * must be unchanged; the limit may grow.
  */
 public final class EvalRunner {
+    /** run.json's key for the values a method took from the model for hyper-parameters left unset. */
+    static final String MODEL_DEFAULTS = "model_defaults";
     private final LanguageModel model;
     private final Dataset data;
     private final EvalOptions opts;
@@ -90,7 +92,7 @@ public final class EvalRunner {
         // the data and model are identified by their hashes, so their paths may change; the limit may grow
         Set<String> mayDiffer = opts.mode() == EvalOptions.Mode.CONTINUAL && opts.schedule() == EvalOptions.Schedule.FINAL
                 ? Set.of("data", "model") : Set.of("data", "model", "limit", "cases");
-        dir.claim(settings, mayDiffer);
+        dir.claim(settings, mayDiffer, Set.of(MODEL_DEFAULTS));
 
         Weights base = model.currentWeights(); // the unedited model, kept while edits are installed
         CaseMeasurer measurer = new CaseMeasurer(model, base, opts.fluencyTokens(), seed, opts.protocol());
@@ -200,6 +202,9 @@ public final class EvalRunner {
         s.put("format", "icedit-eval/1");
         s.put("method", plan.name());
         s.put("hyper_parameters", plan.hyperParameters());
+        if (plan.editor() != null && !plan.editor().modelDefaults(model).isEmpty()) {
+            s.put(MODEL_DEFAULTS, plan.editor().modelDefaults(model)); // ICE's top_k/top_p from generation_config.json
+        }
         String contexts = contextsSha256(data.cases());
         s.put("in_context_prefix", plan.name().equals(MethodPlan.IN_CONTEXT)
                 ? MethodPlan.inContextTemplate(contexts != null) : null);

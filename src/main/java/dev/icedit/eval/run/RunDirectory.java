@@ -136,6 +136,14 @@ public final class RunDirectory {
      * same settings: every key but those in {@code mayDiffer} must be equal, or the resume is refused.
      */
     public void claim(Map<String, Object> settings, Set<String> mayDiffer) {
+        claim(settings, mayDiffer, Set.of());
+    }
+
+    /**
+     * The same, where the keys in {@code newer} are settings that runs of earlier versions did not record: an
+     * earlier run.json without them resumes, one with them must agree.
+     */
+    public void claim(Map<String, Object> settings, Set<String> mayDiffer, Set<String> newer) {
         JsonNode now;
         try {
             now = JSON.readTree(JSON.writeValueAsString(settings)); // as read back from disk: numbers compare alike
@@ -152,6 +160,9 @@ public final class RunDirectory {
             List<String> differ = new ArrayList<>();
             for (Iterator<String> it = now.fieldNames(); it.hasNext();) {
                 String k = it.next();
+                if (newer.contains(k) && !before.has(k)) {
+                    continue;
+                }
                 if (!mayDiffer.contains(k) && !now.get(k).equals(before.get(k))) {
                     differ.add(k + " (was " + before.get(k) + ", now " + now.get(k) + ")");
                 }

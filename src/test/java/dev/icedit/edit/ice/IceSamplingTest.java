@@ -47,4 +47,18 @@ class IceSamplingTest {
             }
         }
     }
+
+    @Test
+    void theSamplingTakenFromTheModelIsReportedWhereTheHyperParametersLeaveItUnset() {
+        TuningHyperParams preset = HyperParams.preset("ICE", "default-model", TuningHyperParams.class);
+        try (LanguageModel m = LanguageModel.load(Golden.ROOT.resolve("llama"))) {
+            var unset = dev.icedit.edit.Editors.create("ICE", m.config(), null);
+            assertThat(unset.modelDefaults(m)).isEqualTo(Map.of("top_k", 50, "top_p", 1.0)); // transformers' defaults
+            var topK = new dev.icedit.edit.tuning.ConstrainedTuner("ICE", HyperParams.with(preset, Map.of("top_k", 7)),
+                    () -> new IceObjective(HyperParams.with(preset, Map.of("top_k", 7))));
+            assertThat(topK.modelDefaults(m)).isEqualTo(Map.of("top_p", 1.0));
+            var ft = dev.icedit.edit.Editors.create("FT-M", m.config(), null);
+            assertThat(ft.modelDefaults(m)).isEmpty();
+        }
+    }
 }
