@@ -20,9 +20,10 @@ final class SummaryTable {
                 Map<String, Object> m = (Map<String, Object>) e.getValue();
                 String name = e.getKey().contains("/") ? "  " + e.getKey().substring(e.getKey().indexOf('/') + 1)
                         : e.getKey();
-                out.printf("  %-24s %s  [%s, %s]  %s%n", name, num(e.getKey(), m.get("value")),
-                        num(e.getKey(), ((List<?>) m.get("ci95")).get(0)), num(e.getKey(), ((List<?>) m.get("ci95")).get(1)),
-                        counts(m));
+                String interval = ((Number) m.get("cases")).intValue() < 2 ? "[1 case: no interval]"
+                        : "[" + num(e.getKey(), ((List<?>) m.get("ci95")).get(0)) + ", "
+                                + num(e.getKey(), ((List<?>) m.get("ci95")).get(1)) + "]";
+                out.printf("  %-24s %s  %s  %s%n", name, num(e.getKey(), m.get("value")), interval, counts(m));
             }
         }
     }

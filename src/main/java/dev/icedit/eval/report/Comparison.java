@@ -211,6 +211,9 @@ public record Comparison(List<SavedRun> runs, List<Row> rows, int resamples, lon
     }
 
     static String withInterval(String metric, Estimate e) {
+        if (e.cases() < 2) {
+            return fmt(metric, e.value()) + " [1 case: no interval]"; // a resample of one case is that case
+        }
         return fmt(metric, e.value()) + " [" + fmt(metric, e.interval().low()) + ", " + fmt(metric, e.interval().high())
                 + "]";
     }

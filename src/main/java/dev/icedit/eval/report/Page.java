@@ -47,6 +47,9 @@ final class Page {
         if (e == null) {
             return "&ndash;";
         }
+        if (e.cases() < 2) {
+            return num(metric, e.value()) + " <span class=ci>[no interval from 1 case] " + counts(e) + "</span>";
+        }
         return num(metric, e.value()) + " <span class=ci>[" + num(metric, e.interval().low()) + ", "
                 + num(metric, e.interval().high()) + "] " + counts(e) + "</span>";
     }
