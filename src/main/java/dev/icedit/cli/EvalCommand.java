@@ -11,6 +11,7 @@ import dev.icedit.eval.run.EvalListener;
 import dev.icedit.eval.run.EvalOptions;
 import dev.icedit.eval.run.MethodPlan;
 import dev.icedit.model.LanguageModel;
+import dev.icedit.tensor.Backend;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -76,6 +77,12 @@ final class EvalCommand implements Callable<Integer> {
                     + " settings, e.g. another method (default: $XDG_CACHE_HOME/icedit/eval, else ~/.cache/icedit/eval)")
     Path cache;
     @Option(names = "--no-cache", description = "measure every pre-edit observation, keep none") boolean noCache;
+    @Option(names = "--jobs", paramLabel = "N", defaultValue = "1",
+            description = "single mode: evaluate N cases at a time, each in a worker with its own copy of the model"
+                    + " (N times its weights in memory) and max(1, T/N) libtorch threads, T being $ICEDIT_THREADS or"
+                    + " the number of processors; the records are those of one job with that thread count"
+                    + " (default ${DEFAULT-VALUE})")
+    int jobs;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
     @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
 
@@ -92,7 +99,8 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         EvalOptions options = new EvalOptions(method, hparams, EvalOptions.Mode.parse(mode),
                 EvalOptions.Schedule.parse(schedule), limit, offset, seed, fluencyTokens, probes, probeEvery,
-                Protocol.parse(protocol), resamples).withBeforeCache(noCache ? null : cache != null ? cache : defaultCache());
+                Protocol.parse(protocol), resamples).withBeforeCache(noCache ? null : cache != null ? cache : defaultCache())
+                .withJobs(jobs);
         if (hparams != null && (method.equalsIgnoreCase(MethodPlan.NONE) || method.equalsIgnoreCase(MethodPlan.IN_CONTEXT))) {
             err.println("note: --hparams is ignored for " + method.toUpperCase(Locale.ROOT));
         }
@@ -109,6 +117,9 @@ final class EvalCommand implements Callable<Integer> {
             err.println("  ... (all skipped records are listed in report.html)");
         }
         err.flush();
+        if (jobs > 1) {
+            Backend.threadsForWorkers(jobs); // process-global: only before the engine starts (the model loads)
+        }
         try (LanguageModel m = model.load(chatTemplate)) {
             Evaluation.Outcome outcome;
             try (Progress progress = quiet ? Progress.quiet() : new Progress(err, main.terminal, true)) {

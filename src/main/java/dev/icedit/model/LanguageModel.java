@@ -59,6 +59,7 @@ public final class LanguageModel implements AutoCloseable {
     private SamplingDefaults samplingDefaults;
     private boolean chatTemplate;
     private String fingerprint;
+    private Options options;
 
     /**
      * Load settings: where to compute, in which dtype, and whether every prompt is wrapped as a user turn of the
@@ -133,6 +134,7 @@ public final class LanguageModel implements AutoCloseable {
             }
             LanguageModel model = new LanguageModel(dir, config, manager, options.computeDType().djl(), files,
                     diskNames, loaded);
+            model.options = options;
             if (options.chatTemplate()) {
                 model.chatTemplate = true;
                 model.tokenizer(); // a missing or unrenderable template fails now, not at the first prompt
@@ -207,6 +209,11 @@ public final class LanguageModel implements AutoCloseable {
 
     public Path directory() {
         return directory;
+    }
+
+    /** The options it was loaded with: {@code load(directory(), options())} loads another copy of it. */
+    public Options options() {
+        return options;
     }
 
     public ModelConfig config() {

@@ -8,7 +8,10 @@ import java.util.Locale;
 /**
  * The tensor engine: DJL with its PyTorch engine, started offline from the native library on the class path
  * (no download at run time). The device is a setting: {@code cpu} (default), {@code gpu} or {@code gpu:N}, from
- * the system property {@code icedit.device} or the environment variable {@code ICEDIT_DEVICE}.
+ * the system property {@code icedit.device} or the environment variable {@code ICEDIT_DEVICE}. The intra-op thread
+ * count is process-global and fixed when the engine starts: {@code ai.djl.pytorch.num_threads}, else
+ * {@code ICEDIT_THREADS}, else libtorch's default (the number of cores); {@link #threadsForWorkers} divides it among
+ * concurrent workers.
  */
 public final class Backend {
     private static volatile Engine engine;
@@ -41,6 +44,62 @@ public final class Backend {
             }
         }
         return e;
+    }
+
+    /** Whether the engine has started (its thread count is then fixed). */
+    public static boolean started() {
+        return engine != null;
+    }
+
+    /**
+     * The intra-op threads the process would use: {@code ai.djl.pytorch.num_threads}, else {@code ICEDIT_THREADS},
+     * else the available processors.
+     */
+    public static int configuredThreads() {
+        for (String s : new String[] {System.getProperty("ai.djl.pytorch.num_threads"), System.getenv("ICEDIT_THREADS")}) {
+            if (s != null && !s.isBlank()) {
+                try {
+                    return Math.max(1, Integer.parseInt(s.trim()));
+                } catch (NumberFormatException e) {
+                    throw new IceditException("bad thread count '" + s + "' (ICEDIT_THREADS must be a whole number >= 1)");
+                }
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * Gives each of {@code workers} concurrent workers max(1, T / workers) intra-op threads, T being
+     * {@link #configuredThreads}, by setting {@code ai.djl.pytorch.num_threads} before the engine starts. The count
+     * is process-global, so once the engine has started nothing changes. Returns the count each worker gets: the one
+     * set, or {@link #intraOpThreads} when the engine had already started.
+     */
+    public static synchronized int threadsForWorkers(int workers) {
+        if (workers < 1) {
+            throw new IllegalArgumentException("workers must be >= 1, got " + workers);
+        }
+        if (started()) {
+            return intraOpThreads();
+        }
+        int each = Math.max(1, configuredThreads() / workers);
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(each));
+        return each;
+    }
+
+    /**
+     * Gives the calling thread the per-thread state the thread that started the engine has: autograd off (DJL turns
+     * it off on that thread only, and libtorch keeps it per thread). Call it first on a new thread that runs tensor
+     * work beside others, such as an evaluation's workers.
+     */
+    public static void prepareThread() {
+        engine();
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+    }
+
+    /** The intra-op threads of the running engine (started if it was not). */
+    public static int intraOpThreads() {
+        engine();
+        return ai.djl.pytorch.jni.JniUtils.getNumThreads();
     }
 
     private static void setIfAbsent(String key, String value) {

@@ -1,13 +1,11 @@
 package dev.icedit.edit.locate;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.locate.SubjectLocator.Located;
 import dev.icedit.edit.tuning.Adam;
@@ -18,6 +16,7 @@ import dev.icedit.model.LanguageModel;
 import dev.icedit.model.TokenBatch;
 import dev.icedit.model.Weights;
 import dev.icedit.model.tokenizer.Tokenizer;
+import dev.icedit.tensor.GradientTape;
 import dev.icedit.tensor.HostArrays;
 import dev.icedit.tensor.IceditException;
 import java.util.ArrayList;
@@ -154,7 +153,7 @@ public final class TargetOptimizer {
                     boolean last = step == s.numGradSteps() - 1;
                     double lossValue;
                     NDArray grad = null;
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    try (GradientTape gc = new GradientTape()) {
                         NDArray hidden = model.hidden(w, batch, null, hooks, below); // (B, T, C)
                         NDArray tail = hidden.get(new NDIndex("0:{}, {}:, :", r, t - m)); // (R, m, C)
                         NDArray logProbs = float32(model.logits(w, tail)).logSoftmax(-1); // (R, m, V)

@@ -1,11 +1,9 @@
 package dev.icedit.edit.tuning;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.training.GradientCollector;
 import dev.icedit.edit.EditProgress;
 import dev.icedit.edit.EditRequest;
 import dev.icedit.edit.EditResult;
@@ -21,6 +19,7 @@ import dev.icedit.edit.locate.SubjectLocator;
 import dev.icedit.model.ActivationSite;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.Weights;
+import dev.icedit.tensor.GradientTape;
 import dev.icedit.tensor.IceditException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -187,7 +186,7 @@ public final class ConstrainedTuner implements Editor {
                 detached.put(e.getKey(), leaf.stopGradient());
             }
             double lossValue;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            try (GradientTape gc = new GradientTape()) {
                 NDArray loss = objective.loss(model, base.with(leaves), base.with(detached), batch, step, random);
                 lossValue = loss.getFloat();
                 if (!Double.isFinite(lossValue)) {

@@ -37,8 +37,8 @@ final class BeforeCache {
     private static volatile String codeHash;
 
     private final Path dir;
-    private int hits;
-    private int writes;
+    private final java.util.concurrent.atomic.AtomicInteger hits = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
 
     private BeforeCache(Path dir) {
         this.dir = dir;
@@ -84,7 +84,7 @@ final class BeforeCache {
         }
         try {
             CaseMeasurer.Observation o = RunDirectory.JSON.readValue(f.toFile(), CaseMeasurer.Observation.class);
-            hits++;
+            hits.incrementAndGet();
             return o;
         } catch (IOException | RuntimeException e) {
             LOG.warn("{}: unreadable cache entry, measured again ({})", f, e.getMessage());
@@ -94,15 +94,15 @@ final class BeforeCache {
 
     void put(EvalCase c, CaseMeasurer.Observation o) {
         RunDirectory.write(file(c), json(o));
-        writes++;
+        writes.incrementAndGet();
     }
 
     int hits() {
-        return hits;
+        return hits.get();
     }
 
     int writes() {
-        return writes;
+        return writes.get();
     }
 
     private Path file(EvalCase c) {

@@ -80,7 +80,7 @@ final class ContinualRun {
         this.editSeconds = editSeconds;
         this.probes = data.select(opts.offset(), opts.probes());
         this.stateful = plan.editor() != null;
-        this.befores = new Befores(measurer, cases, c -> !done.containsKey(c.index()), Befores.DEFAULT_BATCH, cache);
+        this.befores = new Befores(cases, c -> !done.containsKey(c.index()), Befores.DEFAULT_BATCH, cache);
     }
 
     void run() {
@@ -286,7 +286,7 @@ final class ContinualRun {
     }
 
     private void measure(int position, EvalCase c) {
-        CaseMeasurer.Observation pre = befores.take(c);
+        CaseMeasurer.Observation pre = befores.take(measurer, c);
         long start = System.nanoTime(); // the case's time: its share of the pre-edit batch, then its own
         CaseMeasurer.Observation post = measurer.after(c, plan.contextPrefix(c), pre);
         EditLogEntry edit = stateful ? log.get(position) : null;

@@ -1,6 +1,6 @@
 package dev.icedit.eval.run;
 
-/** Receives progress of an evaluation; calls come from the evaluating thread. */
+/** Receives progress of an evaluation; calls come one at a time (from the workers' threads with {@code --jobs}). */
 public interface EvalListener {
     EvalListener NONE = new EvalListener() {};
 

@@ -19,10 +19,22 @@ import java.util.Locale;
  * @param protocol how answers are measured: teacher-forced (the KnowEdit metrics), generation, or both
  * @param resamples bootstrap resamples of the 95% intervals in summary.json and the report
  * @param beforeCache where pre-edit observations are kept and reused across runs (null: not kept; see BeforeCache)
+ * @param jobs single mode: how many cases are evaluated at a time, each by a worker with its own copy of the model
+ *     (loaded from the same directory with the same options, so N copies of its weights); the records do not depend
+ *     on it. The libtorch thread count is process-global: call {@code Backend.threadsForWorkers(jobs)} before loading
+ *     the model to give each worker its share of the cores. Continual mode takes 1: its edits accumulate in order.
  */
 public record EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
         Long seed, int fluencyTokens, int probes, int probeEvery, Protocol protocol, int resamples,
-        java.nio.file.Path beforeCache) {
+        java.nio.file.Path beforeCache, int jobs) {
+
+    /** Options of one job at a time. */
+    public EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
+            Long seed, int fluencyTokens, int probes, int probeEvery, Protocol protocol, int resamples,
+            java.nio.file.Path beforeCache) {
+        this(method, hparams, mode, schedule, limit, offset, seed, fluencyTokens, probes, probeEvery, protocol,
+                resamples, beforeCache, 1);
+    }
 
     /** Options without a cache of pre-edit observations. */
     public EvalOptions(String method, String hparams, Mode mode, Schedule schedule, Integer limit, int offset,
@@ -91,6 +103,13 @@ public record EvalOptions(String method, String hparams, Mode mode, Schedule sch
         if (resamples < 1) {
             throw new IceditException("--resamples must be >= 1, got " + resamples);
         }
+        if (jobs < 1) {
+            throw new IceditException("--jobs must be >= 1, got " + jobs);
+        }
+        if (jobs > 1 && mode == Mode.CONTINUAL) {
+            throw new IceditException("--jobs " + jobs + " needs --mode single: continual edits accumulate one after"
+                    + " the other and cannot be split among workers");
+        }
     }
 
     public static EvalOptions defaults(String method) {
@@ -99,13 +118,19 @@ public record EvalOptions(String method, String hparams, Mode mode, Schedule sch
 
     public EvalOptions withMode(Mode m, Schedule s) {
         return new EvalOptions(method, hparams, m, s, limit, offset, seed, fluencyTokens, probes, probeEvery, protocol,
-                resamples, beforeCache);
+                resamples, beforeCache, jobs);
     }
 
     /** These options with pre-edit observations kept under {@code dir} (null: not kept). */
     public EvalOptions withBeforeCache(java.nio.file.Path dir) {
         return new EvalOptions(method, hparams, mode, schedule, limit, offset, seed, fluencyTokens, probes, probeEvery,
-                protocol, resamples, dir);
+                protocol, resamples, dir, jobs);
+    }
+
+    /** These options with {@code n} cases evaluated at a time (single mode; see {@link #jobs}). */
+    public EvalOptions withJobs(int n) {
+        return new EvalOptions(method, hparams, mode, schedule, limit, offset, seed, fluencyTokens, probes, probeEvery,
+                protocol, resamples, beforeCache, n);
     }
 
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String s, String what) {

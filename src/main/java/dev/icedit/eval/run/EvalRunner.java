@@ -67,6 +67,11 @@ public final class EvalRunner {
     }
 
     public Result run() {
+        if (opts.jobs() > 1 && !model.modifiedWeights().isEmpty()) {
+            throw new IceditException("--jobs " + opts.jobs() + " evaluates on copies of the model loaded from "
+                    + model.directory() + ", which would lack the " + model.modifiedWeights().size() + " weights edited"
+                    + " in the model given: save it and evaluate the saved copy, or use one job");
+        }
         MethodPlan plan = MethodPlan.resolve(opts.method(), opts.hparams(), opts.seed(), model.config());
         if (plan.preset() != null && plan.preset().source() == dev.icedit.edit.Presets.Source.DERIVED) {
             listener.info(plan.name() + " preset: " + plan.preset().summary());
@@ -109,7 +114,7 @@ public final class EvalRunner {
         List<CurvePoint> curve = new ArrayList<>();
         List<Double> editSeconds = new ArrayList<>();
         if (opts.mode() == EvalOptions.Mode.SINGLE) {
-            runSingle(plan, measurer, cases, done, cache);
+            runSingle(plan, measurer, cases, done, cache, seed);
             for (EvalCase c : cases) {
                 editSeconds.add(done.get(c.index()).editSeconds());
             }
@@ -124,20 +129,48 @@ public final class EvalRunner {
         return new Result(dir, plan.name(), plan.hyperParameters(), seed, records, curve, editSeconds, resumed, settings);
     }
 
+    /**
+     * Single mode: the cases still to do, each measured, edited, measured again and reverted, by {@code opts.jobs()}
+     * workers at a time (each with its own model: the given one, and copies loaded from its directory with its
+     * options), sharing one queue of cases and one {@link Befores}. Records are appended in position order: one that
+     * finishes before an earlier case waits in memory until that one is written.
+     */
     private void runSingle(MethodPlan plan, CaseMeasurer measurer, List<EvalCase> cases, Map<Integer, CaseRecord> done,
-            BeforeCache cache) {
-        EditJournal journal = new EditJournal(model);
-        EditAttempts attempts = new EditAttempts(model, plan, listener);
-        int finished = (int) cases.stream().filter(c -> done.containsKey(c.index())).count();
-        Befores befores = new Befores(measurer, cases, c -> !done.containsKey(c.index()), Befores.DEFAULT_BATCH, cache);
-        listener.started("cases", cases.size(), finished);
+            BeforeCache cache, long seed) {
+        List<Integer> todo = new ArrayList<>();
+        for (int position = 0; position < cases.size(); position++) {
+            if (!done.containsKey(cases.get(position).index())) {
+                todo.add(position);
+            }
+        }
+        Set<Integer> todoIndices = new java.util.HashSet<>();
+        todo.forEach(p -> todoIndices.add(cases.get(p).index()));
+        int workers = Math.max(1, Math.min(opts.jobs(), todo.size()));
+        EvalListener events = workers == 1 ? listener : serialized(listener);
+        Befores befores = new Befores(cases, c -> todoIndices.contains(c.index()), Befores.DEFAULT_BATCH, cache);
+        Queue queue = new Queue(cases, todo, done, events);
+        EditAttempts.Tally tally = new EditAttempts.Tally();
+        events.started("cases", cases.size(), cases.size() - todo.size());
         try {
-            for (int position = 0; position < cases.size(); position++) {
-                EvalCase c = cases.get(position);
-                if (done.containsKey(c.index())) {
-                    continue;
-                }
-                CaseMeasurer.Observation pre = befores.take(c);
+            if (workers == 1) {
+                work(model, plan, measurer, new EditAttempts(model, plan, events, tally), befores, queue);
+            } else {
+                runWorkers(workers, plan, measurer, seed, befores, queue, tally, events);
+            }
+        } finally {
+            events.finished();
+        }
+    }
+
+    /** One worker's loop: the next case from the queue until none is left (or another worker failed). */
+    private void work(LanguageModel m, MethodPlan plan, CaseMeasurer measurer, EditAttempts attempts, Befores befores,
+            Queue queue) {
+        EditJournal journal = new EditJournal(m);
+        for (int slot = queue.next(); slot >= 0; slot = queue.next()) {
+            int position = queue.position(slot);
+            EvalCase c = queue.cases.get(position);
+            try {
+                CaseMeasurer.Observation pre = befores.take(measurer, c);
                 long start = System.nanoTime(); // the case's time: its share of the pre-edit batch, then its own
                 CaseMeasurer.Observation post;
                 EditAttempts.Attempt attempt = attempts.attempt(c);
@@ -155,18 +188,175 @@ public final class EvalRunner {
                 }
                 CaseRecord r = new CaseRecord(position, c.index(), c.request(), c.rephrasePrompt(),
                         attempt.result() == null ? 0 : 1, pre.measurement(), post.measurement(), attempt.seconds(),
-                        attempt.error(), befores.seconds(c) + (System.nanoTime() - start) / 1e9, Instant.now().toString(),
-                        pre.boundaryMerges(), pre.targetTokens());
-                dir.append(dir.cases(), r);
-                done.put(c.index(), r);
-                listener.advanced(++finished);
+                        attempt.error(), befores.seconds(c) + (System.nanoTime() - start) / 1e9,
+                        Instant.now().toString(), pre.boundaryMerges(), pre.targetTokens());
+                queue.finished(slot, r);
+            } finally {
+                if (slot == 0) {
+                    queue.firstCase.countDown();
+                }
             }
-        } finally {
-            listener.finished();
         }
     }
 
+    /**
+     * Runs {@code workers} workers: the first on this thread with the given model, the others on threads of their
+     * own, each loading its copy of the model (while the first case runs) and starting once the first case is done,
+     * so that what a method computes once and keeps on disk (the covariance statistics of ROME and MEMIT) is computed
+     * once. The first failure stops the queue; the workers finish the case they are on, and it is rethrown.
+     */
+    private void runWorkers(int workers, MethodPlan plan, CaseMeasurer measurer, long seed, Befores befores,
+            Queue queue, EditAttempts.Tally tally, EvalListener events) {
+        int threads = dev.icedit.tensor.Backend.intraOpThreads();
+        int share = Math.max(1, dev.icedit.tensor.Backend.configuredThreads() / workers);
+        events.info(workers + " workers, each with its own copy of the model and " + threads + " intra-op thread"
+                + (threads == 1 ? "" : "s") + (threads > share ? " (the engine started before they were divided among"
+                + " the workers: Backend.threadsForWorkers before loading the model gives each " + share + ")" : ""));
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(workers - 1, r -> {
+            Thread t = new Thread(r, "icedit-eval-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        List<java.util.concurrent.Future<?>> others = new ArrayList<>();
+        try {
+            for (int k = 1; k < workers; k++) {
+                others.add(pool.submit(() -> {
+                    try {
+                        dev.icedit.tensor.Backend.prepareThread();
+                        try (LanguageModel copy = LanguageModel.load(model.directory(), model.options())) {
+                            queue.awaitFirstCase();
+                            MethodPlan own = MethodPlan.resolve(opts.method(), opts.hparams(), opts.seed(),
+                                    copy.config());
+                            CaseMeasurer m = new CaseMeasurer(copy, copy.currentWeights(), opts.fluencyTokens(), seed,
+                                    opts.protocol());
+                            work(copy, own, m, new EditAttempts(copy, own, events, tally), befores, queue);
+                        }
+                    } catch (RuntimeException e) {
+                        failure.compareAndSet(null, e);
+                        queue.stop();
+                    } catch (Error e) {
+                        queue.stop();
+                        throw e;
+                    }
+                }));
+            }
+            try {
+                work(model, plan, measurer, new EditAttempts(model, plan, events, tally), befores, queue);
+            } catch (RuntimeException e) {
+                failure.compareAndSet(null, e);
+                queue.stop();
+            } finally {
+                queue.firstCase.countDown();
+            }
+            for (java.util.concurrent.Future<?> f : others) {
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    queue.stop();
+                    Thread.currentThread().interrupt();
+                    throw new IceditException("interrupted while the workers finish their cases");
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failure.compareAndSet(null, new IceditException(String.valueOf(e.getCause()), e.getCause()));
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+    }
 
+    /**
+     * The cases still to do, handed out in position order, and their records, appended to cases.jsonl in that order
+     * (a record that finishes early waits for the earlier ones).
+     */
+    private final class Queue {
+        final List<EvalCase> cases;
+        private final List<Integer> todo;
+        private final Map<Integer, CaseRecord> done;
+        private final EvalListener events;
+        private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.TreeMap<Integer, CaseRecord> waiting = new java.util.TreeMap<>();
+        /** Counted down when the first case to do is finished (or failed). */
+        final java.util.concurrent.CountDownLatch firstCase = new java.util.concurrent.CountDownLatch(1);
+        private volatile boolean stopped;
+        private int written;
+        private int finished;
+
+        Queue(List<EvalCase> cases, List<Integer> todo, Map<Integer, CaseRecord> done, EvalListener events) {
+            this.cases = cases;
+            this.todo = todo;
+            this.done = done;
+            this.events = events;
+            this.finished = cases.size() - todo.size();
+        }
+
+        /** The next slot (an index into the cases to do), or -1 when none is left or the run stops. */
+        int next() {
+            if (stopped) {
+                return -1;
+            }
+            int slot = next.getAndIncrement();
+            return slot < todo.size() ? slot : -1;
+        }
+
+        int position(int slot) {
+            return todo.get(slot);
+        }
+
+        void stop() {
+            stopped = true;
+            firstCase.countDown();
+        }
+
+        void awaitFirstCase() {
+            try {
+                firstCase.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IceditException("interrupted before the first case finished");
+            }
+        }
+
+        synchronized void finished(int slot, CaseRecord r) {
+            waiting.put(slot, r);
+            while (!waiting.isEmpty() && waiting.firstKey() == written) {
+                CaseRecord w = waiting.pollFirstEntry().getValue();
+                dir.append(dir.cases(), w);
+                done.put(w.index(), w);
+                written++;
+            }
+            events.advanced(++finished);
+        }
+    }
+
+    /** The listener with its calls made one at a time, for workers on several threads. */
+    private static EvalListener serialized(EvalListener l) {
+        return new EvalListener() {
+            @Override
+            public synchronized void started(String phase, int total, int done) {
+                l.started(phase, total, done);
+            }
+
+            @Override
+            public synchronized void advanced(int done) {
+                l.advanced(done);
+            }
+
+            @Override
+            public synchronized void finished() {
+                l.finished();
+            }
+
+            @Override
+            public synchronized void info(String line) {
+                l.info(line);
+            }
+        };
+    }
 
     /** SHA-256 over every case's index and context sentences, or null when no case has any. */
     private static String contextsSha256(List<EvalCase> cases) {

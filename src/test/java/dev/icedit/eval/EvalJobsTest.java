@@ -1,0 +1,158 @@
+package dev.icedit.eval;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.icedit.testing.CliRun;
+import dev.icedit.testing.CliSequence;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code icedit eval --jobs N} on the tiny golden llama and six hand-made ZsRE cases: two workers write the records
+ * one job writes, field for field but the timings, in position order; a resumed run does not redo finished cases;
+ * the pre-edit cache works with workers; continual mode and fewer than one job are refused before any work. The
+ * thread count is fixed when libtorch starts, once per process, so the runs go in two processes of their own: one
+ * job with ICEDIT_THREADS=1, and two jobs with ICEDIT_THREADS=2, which gives each of them one thread.
+ */
+class EvalJobsTest {
+    static final String DATA = "src/test/resources/eval/six-zsre.json";
+    /** The fields of a case's record that are times, not measurements. */
+    static final List<String> TIMING = List.of("edit_seconds", "seconds", "finished_at");
+
+    static List<String> eval(Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("eval", "--model", EvalCommandTest.MODEL, "--data", DATA, "--out",
+                out.toString(), "--fluency-tokens", "40", "--quiet"));
+        args.addAll(List.of(extra));
+        return args;
+    }
+
+    /** Starts a JVM that runs the command lines one after the other with ICEDIT_THREADS set; output in {@code log}. */
+    static Process sequence(String threads, Path log, List<List<String>> commands) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), CliSequence.class.getName()));
+        for (int i = 0; i < commands.size(); i++) {
+            if (i > 0) {
+                cmd.add(CliSequence.THEN);
+            }
+            cmd.addAll(commands.get(i));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("ICEDIT_THREADS", threads);
+        return pb.start();
+    }
+
+    static String finish(Process p, Path log) throws Exception {
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+        }
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(output).isZero();
+        return output;
+    }
+
+    /** The records of cases.jsonl without their timing fields. */
+    static List<JsonNode> records(Path dir) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode n : EvalCommandTest.lines(dir.resolve("cases.jsonl"))) {
+            ((ObjectNode) n).remove(TIMING);
+            out.add(n);
+        }
+        return out;
+    }
+
+    @Test
+    void twoJobsWriteTheRecordsOfOneJobInOrder(@TempDir Path tmp) throws Exception {
+        Path ice1 = tmp.resolve("ice-1");
+        Path none1 = tmp.resolve("none-1");
+        Path ice2 = tmp.resolve("ice-2");
+        Path none2 = tmp.resolve("none-2");
+        Path none2Cached = tmp.resolve("none-2-cached");
+        String cache = tmp.resolve("cache").toString();
+        String[] ice = {"--method", "ICE", "--hparams", EvalCommandTest.HPARAMS};
+        Process one = sequence("1", tmp.resolve("one.log"), List.of(
+                eval(ice1, concat(ice, "--no-cache", "--jobs", "1")),
+                eval(none1, "--method", "NONE", "--no-cache")));
+        Process two = sequence("2", tmp.resolve("two.log"), List.of(
+                eval(ice2, concat(ice, "--no-cache", "--jobs", "2")),
+                eval(none2, "--method", "NONE", "--jobs", "2", "--cache", cache),
+                eval(none2Cached, "--method", "NONE", "--jobs", "2", "--cache", cache)));
+        String oneLog = finish(one, tmp.resolve("one.log"));
+        String twoLog = finish(two, tmp.resolve("two.log"));
+        assertThat(oneLog).doesNotContain("workers");
+        // ICEDIT_THREADS=2 shared by two workers: one thread each
+        assertThat(twoLog).contains("2 workers, each with its own copy of the model and 1 intra-op thread\n")
+                .doesNotContain("the engine started before");
+
+        // in position order, as one job writes them
+        assertThat(EvalCommandTest.lines(ice2.resolve("cases.jsonl"))).extracting(c -> c.get("position").asInt())
+                .containsExactly(0, 1, 2, 3, 4, 5);
+
+        for (Path[] pair : new Path[][] {{ice1, ice2}, {none1, none2}, {none1, none2Cached}}) {
+            List<JsonNode> a = records(pair[0]);
+            List<JsonNode> b = records(pair[1]);
+            assertThat(b).as(pair[1] + " has the cases of " + pair[0]).hasSize(6);
+            for (int i = 0; i < a.size(); i++) {
+                assertThat(b.get(i)).as(pair[1] + " case " + i).isEqualTo(a.get(i));
+            }
+            assertThat(EvalCommandTest.summary(pair[1]).get("edit_succ"))
+                    .isEqualTo(EvalCommandTest.summary(pair[0]).get("edit_succ"));
+        }
+        // ICE edited: some case's post differs from its pre
+        assertThat(records(ice1)).anySatisfy(c -> assertThat(c.get("post").get("edit_succ"))
+                .isNotEqualTo(c.get("pre").get("edit_succ")));
+        // the workers of the first cached run wrote every pre-edit observation; the second run read them all
+        assertThat(twoLog).contains("pre-edit observations of 6 cases read from");
+    }
+
+    @Test
+    void aResumedRunWithTwoJobsDoesNotRedoFinishedCases(@TempDir Path tmp) throws Exception {
+        // in this process: its engine is started first, so that --jobs leaves its thread count as it is
+        dev.icedit.tensor.Backend.engine();
+        Path dir = tmp.resolve("ice");
+        String[] ice = {"--method", "ICE", "--hparams", EvalCommandTest.HPARAMS, "--jobs", "2", "--no-cache"};
+        CliRun first = CliRun.of(eval(dir, concat(ice, "--limit", "3")).toArray(String[]::new));
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(first.err()).contains("2 workers, each with its own copy of the model");
+        List<String> firstLines = Files.readAllLines(dir.resolve("cases.jsonl"));
+        assertThat(firstLines).hasSize(3);
+
+        CliRun second = CliRun.of(eval(dir, ice).toArray(String[]::new));
+        assertThat(second.code()).as(second.err()).isZero();
+        assertThat(second.err()).contains("3 of 6 cases already done");
+        List<String> lines = Files.readAllLines(dir.resolve("cases.jsonl"));
+        assertThat(lines).hasSize(6);
+        assertThat(lines.subList(0, 3)).isEqualTo(firstLines); // not recomputed: timestamps included
+        assertThat(EvalCommandTest.lines(dir.resolve("cases.jsonl"))).extracting(c -> c.get("index").asInt())
+                .containsExactly(0, 1, 2, 3, 4, 5);
+        assertThat(EvalCommandTest.summary(dir).get("cases").asInt()).isEqualTo(6);
+    }
+
+    @Test
+    void continualModeAndFewerThanOneJobAreRefusedBeforeAnyWork(@TempDir Path tmp) {
+        Path dir = tmp.resolve("continual");
+        CliRun continual = CliRun.of(eval(dir, "--method", "NONE", "--mode", "continual", "--jobs", "2")
+                .toArray(String[]::new));
+        assertThat(continual.code()).isEqualTo(1);
+        assertThat(continual.err().strip()).isEqualTo("error: --jobs 2 needs --mode single: continual edits"
+                + " accumulate one after the other and cannot be split among workers");
+        assertThat(dir).doesNotExist();
+        CliRun zero = CliRun.of(eval(tmp.resolve("zero"), "--method", "NONE", "--jobs", "0").toArray(String[]::new));
+        assertThat(zero.code()).isEqualTo(1);
+        assertThat(zero.err().strip()).isEqualTo("error: --jobs must be >= 1, got 0");
+        assertThat(CliRun.of("eval", "--help").out()).contains("--jobs=N").contains("max(1, T/N)");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
