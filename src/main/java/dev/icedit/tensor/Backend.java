@@ -56,12 +56,14 @@ public final class Backend {
      * else the available processors.
      */
     public static int configuredThreads() {
-        for (String s : new String[] {System.getProperty("ai.djl.pytorch.num_threads"), System.getenv("ICEDIT_THREADS")}) {
+        String[] settings = {System.getProperty("ai.djl.pytorch.num_threads"), System.getenv("ICEDIT_THREADS")};
+        for (String s : settings) {
             if (s != null && !s.isBlank()) {
                 try {
                     return Math.max(1, Integer.parseInt(s.trim()));
                 } catch (NumberFormatException e) {
-                    throw new IceditException("bad thread count '" + s + "' (ICEDIT_THREADS must be a whole number >= 1)");
+                    throw new IceditException("bad thread count '" + s + "' (ICEDIT_THREADS must be a whole number"
+                            + " >= 1)");
                 }
             }
         }

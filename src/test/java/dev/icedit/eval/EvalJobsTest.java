@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code icedit eval --jobs N} on the tiny golden llama and six hand-made ZsRE cases: two workers write the records
  * one job writes, field for field but the timings, in position order; a resumed run does not redo finished cases;
- * the pre-edit cache works with workers; continual mode and fewer than one job are refused before any work. The
+ * the pre-edit cache works with workers; a failure stops every worker with its error; continual mode and fewer
+ * than one job are refused before any work. The
  * thread count is fixed when libtorch starts, once per process, so the runs go in two processes of their own: one
  * job with ICEDIT_THREADS=1, and two jobs with ICEDIT_THREADS=2, which gives each of them one thread.
  */
@@ -133,6 +134,29 @@ class EvalJobsTest {
         assertThat(EvalCommandTest.lines(dir.resolve("cases.jsonl"))).extracting(c -> c.get("index").asInt())
                 .containsExactly(0, 1, 2, 3, 4, 5);
         assertThat(EvalCommandTest.summary(dir).get("cases").asInt()).isEqualTo(6);
+    }
+
+    @Test
+    void aFailureStopsEveryWorkerWithItsErrorAndTheWrittenRecordsStayInOrder(@TempDir Path tmp) throws Exception {
+        dev.icedit.tensor.Backend.engine(); // as above: this process's thread count stays as it is
+        // a layer the 2-layer model lacks: every edit fails, which stops the run after the first three
+        Path badLayer = Files.writeString(tmp.resolve("bad-layer.yaml"),
+                Files.readString(Path.of(EvalCommandTest.HPARAMS)).replace("layers: [1]", "layers: [7]"));
+        Path dir = tmp.resolve("bad-layer");
+        CliRun r = CliRun.of(eval(dir, "--method", "ICE", "--hparams", badLayer.toString(), "--jobs", "2",
+                "--no-cache").toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
+        String last = r.err().strip().lines().reduce((a, b) -> b).orElseThrow();
+        assertThat(last).startsWith("error: the first 3 edits all failed, the last with: ICE hyper-parameters name"
+                + " layer 7").endsWith("stopping (check the method's hyper-parameters)");
+        // what was written is a prefix of the cases, in order, each without its edit
+        List<JsonNode> written = Files.exists(dir.resolve("cases.jsonl"))
+                ? EvalCommandTest.lines(dir.resolve("cases.jsonl")) : List.of();
+        assertThat(written.size()).isLessThan(6);
+        for (int i = 0; i < written.size(); i++) {
+            assertThat(written.get(i).get("position").asInt()).isEqualTo(i);
+            assertThat(written.get(i).get("edit_error").asText()).contains("layer 7");
+        }
     }
 
     @Test

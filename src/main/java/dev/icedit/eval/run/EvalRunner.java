@@ -150,6 +150,14 @@ public final class EvalRunner {
         Befores befores = new Befores(cases, c -> todoIndices.contains(c.index()), Befores.DEFAULT_BATCH, cache);
         Queue queue = new Queue(cases, todo, done, events);
         EditAttempts.Tally tally = new EditAttempts.Tally();
+        if (workers > 1) {
+            int threads = dev.icedit.tensor.Backend.intraOpThreads();
+            int share = Math.max(1, dev.icedit.tensor.Backend.configuredThreads() / workers);
+            events.info(workers + " workers, each with its own copy of the model and " + threads + " intra-op thread"
+                    + (threads == 1 ? "" : "s") + (threads > share ? " (the engine started before they were divided"
+                    + " among the workers: Backend.threadsForWorkers before loading the model gives each " + share + ")"
+                    : ""));
+        }
         events.started("cases", cases.size(), cases.size() - todo.size());
         try {
             if (workers == 1) {
@@ -207,11 +215,6 @@ public final class EvalRunner {
      */
     private void runWorkers(int workers, MethodPlan plan, CaseMeasurer measurer, long seed, Befores befores,
             Queue queue, EditAttempts.Tally tally, EvalListener events) {
-        int threads = dev.icedit.tensor.Backend.intraOpThreads();
-        int share = Math.max(1, dev.icedit.tensor.Backend.configuredThreads() / workers);
-        events.info(workers + " workers, each with its own copy of the model and " + threads + " intra-op thread"
-                + (threads == 1 ? "" : "s") + (threads > share ? " (the engine started before they were divided among"
-                + " the workers: Backend.threadsForWorkers before loading the model gives each " + share + ")" : ""));
         java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
                 new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(workers - 1, r -> {
