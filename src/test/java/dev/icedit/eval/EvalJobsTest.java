@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code icedit eval --jobs N} on the tiny golden llama and six hand-made ZsRE cases: two workers write the records
- * one job writes, field for field but the timings, in position order; a resumed run does not redo finished cases;
+ * one job writes (ICE, ROME, NONE), field for field but the timings, in position order; ROME's statistics are
+ * computed once, by the first case, which runs alone; a resumed run does not redo finished cases;
  * the pre-edit cache works with workers; a failure stops every worker with its error; continual mode and fewer
  * than one job are refused before any work. The
  * thread count is fixed when libtorch starts, once per process, so the runs go in two processes of their own: one
@@ -37,6 +38,11 @@ class EvalJobsTest {
 
     /** Starts a JVM that runs the command lines one after the other with ICEDIT_THREADS set; output in {@code log}. */
     static Process sequence(String threads, Path log, List<List<String>> commands) throws Exception {
+        return sequence(threads, log, commands, java.util.Map.of());
+    }
+
+    static Process sequence(String threads, Path log, List<List<String>> commands, java.util.Map<String, String> env)
+            throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), CliSequence.class.getName()));
         for (int i = 0; i < commands.size(); i++) {
@@ -47,6 +53,7 @@ class EvalJobsTest {
         }
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("ICEDIT_THREADS", threads);
+        pb.environment().putAll(env);
         return pb.start();
     }
 
@@ -57,6 +64,15 @@ class EvalJobsTest {
         String output = Files.readString(log, StandardCharsets.UTF_8);
         assertThat(p.exitValue()).as(output).isZero();
         return output;
+    }
+
+    /** ROME on the tiny llama with statistics of a small corpus kept in {@code stats}. */
+    static Path romeHparams(Path file, Path corpus, Path stats) throws Exception {
+        return Files.writeString(file, String.join("\n", "alg_name: ROME", "layers: [1]", "fact_token: subject_last",
+                "v_num_grad_steps: 8", "v_lr: 0.5", "v_weight_decay: 0.001", "clamp_norm_factor: 4",
+                "kl_factor: 0.0625", "mom2_adjustment: true", "context_template_length_params: [[3, 2]]",
+                "mom2_dataset: " + corpus, "mom2_n_samples: 40", "mom2_dtype: float32", "stats_dir: " + stats,
+                "seed: 0", ""));
     }
 
     /** The records of cases.jsonl without their timing fields. */
@@ -77,14 +93,23 @@ class EvalJobsTest {
         Path none2 = tmp.resolve("none-2");
         Path none2Cached = tmp.resolve("none-2-cached");
         String cache = tmp.resolve("cache").toString();
+        Path rome1 = tmp.resolve("rome-1");
+        Path rome2 = tmp.resolve("rome-2");
         String[] ice = {"--method", "ICE", "--hparams", EvalCommandTest.HPARAMS};
+        // ROME's statistics computed by each run (a directory each): by its first case, before the other worker starts
+        Path corpus = dev.icedit.testing.TestCorpus.write(tmp.resolve("corpus"), 2, 200, 1);
+        String rome1Hparams = romeHparams(tmp.resolve("rome-1.yaml"), corpus, tmp.resolve("stats-1")).toString();
+        String rome2Hparams = romeHparams(tmp.resolve("rome-2.yaml"), corpus, tmp.resolve("stats-2")).toString();
         Process one = sequence("1", tmp.resolve("one.log"), List.of(
                 eval(ice1, concat(ice, "--no-cache", "--jobs", "1")),
-                eval(none1, "--method", "NONE", "--no-cache")));
+                eval(none1, "--method", "NONE", "--no-cache"),
+                eval(rome1, "--method", "ROME", "--hparams", rome1Hparams, "--no-cache")));
         Process two = sequence("2", tmp.resolve("two.log"), List.of(
                 eval(ice2, concat(ice, "--no-cache", "--jobs", "2")),
+                eval(rome2, "--method", "ROME", "--hparams", rome2Hparams, "--no-cache", "--jobs", "2"),
                 eval(none2, "--method", "NONE", "--jobs", "2", "--cache", cache),
-                eval(none2Cached, "--method", "NONE", "--jobs", "2", "--cache", cache)));
+                eval(none2Cached, "--method", "NONE", "--jobs", "2", "--cache", cache)),
+                java.util.Map.of("ICEDIT_LOG_LEVEL", "INFO"));
         String oneLog = finish(one, tmp.resolve("one.log"));
         String twoLog = finish(two, tmp.resolve("two.log"));
         assertThat(oneLog).doesNotContain("workers");
@@ -96,7 +121,7 @@ class EvalJobsTest {
         assertThat(EvalCommandTest.lines(ice2.resolve("cases.jsonl"))).extracting(c -> c.get("position").asInt())
                 .containsExactly(0, 1, 2, 3, 4, 5);
 
-        for (Path[] pair : new Path[][] {{ice1, ice2}, {none1, none2}, {none1, none2Cached}}) {
+        for (Path[] pair : new Path[][] {{ice1, ice2}, {rome1, rome2}, {none1, none2}, {none1, none2Cached}}) {
             List<JsonNode> a = records(pair[0]);
             List<JsonNode> b = records(pair[1]);
             assertThat(b).as(pair[1] + " has the cases of " + pair[0]).hasSize(6);
@@ -106,9 +131,16 @@ class EvalJobsTest {
             assertThat(EvalCommandTest.summary(pair[1]).get("edit_succ"))
                     .isEqualTo(EvalCommandTest.summary(pair[0]).get("edit_succ"));
         }
-        // ICE edited: some case's post differs from its pre
+        // ICE and ROME edited: every edit applied, and they changed what the model predicts or samples
         assertThat(records(ice1)).anySatisfy(c -> assertThat(c.get("post").get("edit_succ"))
                 .isNotEqualTo(c.get("pre").get("edit_succ")));
+        assertThat(records(rome1)).anySatisfy(c -> assertThat(c.get("post").get("generated"))
+                .isNotEqualTo(c.get("pre").get("generated")));
+        for (Path dir : List.of(ice1, rome1)) {
+            assertThat(records(dir)).allSatisfy(c -> assertThat(c.get("edits_applied").asInt()).isEqualTo(1));
+        }
+        // the two ROME workers computed the statistics once
+        assertThat(twoLog.lines().filter(l -> l.contains("layer 1 done"))).as(twoLog).hasSize(1);
         // the workers of the first cached run wrote every pre-edit observation; the second run read them all
         assertThat(twoLog).contains("pre-edit observations of 6 cases read from");
     }
