@@ -395,8 +395,9 @@ public final class EvalRunner {
         s.put("format", "icedit-eval/1");
         s.put("method", plan.name());
         s.put("hyper_parameters", plan.hyperParameters());
-        if (plan.editor() != null && !plan.editor().modelDefaults(model).isEmpty()) {
-            s.put(MODEL_DEFAULTS, plan.editor().modelDefaults(model)); // ICE's top_k/top_p from generation_config.json
+        Map<String, Object> modelDefaults = plan.editor() == null ? Map.of() : plan.editor().modelDefaults(model);
+        if (!modelDefaults.isEmpty()) {
+            s.put(MODEL_DEFAULTS, modelDefaults); // ICE's top_k/top_p from generation_config.json
         }
         String contexts = contextsSha256(data.cases());
         s.put("in_context_prefix", plan.name().equals(MethodPlan.IN_CONTEXT)
