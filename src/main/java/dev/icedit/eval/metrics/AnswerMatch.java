@@ -58,14 +58,12 @@ public final class AnswerMatch {
         if (word.indexOf('.') >= 0) {
             return true; // U.S, D.C, J.J
         }
-        int letters = 0;
         for (int i = 0; i < word.length(); i++) {
             if (!Character.isLetter(word.charAt(i))) {
                 return false; // "1990." or "(Rome)." ends a sentence
             }
-            letters++;
         }
-        return letters == 1 || ABBREVIATIONS.contains(word.toLowerCase(Locale.ROOT));
+        return word.length() == 1 || ABBREVIATIONS.contains(word.toLowerCase(Locale.ROOT));
     }
 
     /** 100 when the normalised texts are equal, else 0. */
