@@ -11,7 +11,8 @@
 #   DATASETS (default "ZsRE wiki_counterfact wiki_recent WikiBio"; empty: no single runs), SINGLE_METHODS (default:
 #   all, as above), CONTINUAL_METHODS (default "ICE FT-M"; empty: no continual run), HPARAMS_DIR (a METHOD.yaml there is passed as
 #   --hparams; otherwise the preset matching the model is used), HPARAMS (a preset name or file passed as --hparams
-#   to every method, e.g. HPARAMS=default-model-released SINGLE_METHODS=ICE).
+#   to every method, e.g. HPARAMS=default-model-released SINGLE_METHODS=ICE), JOBS (passed to the single-mode runs as
+#   --jobs: that many cases at a time, each worker on ICEDIT_THREADS / JOBS threads; default 1).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:-$ROOT/results/knowedit}"
@@ -23,6 +24,7 @@ SEED="${SEED:-0}"
 read -r -a DATASETS <<< "${DATASETS-ZsRE wiki_counterfact wiki_recent WikiBio}"
 HPARAMS_DIR="${HPARAMS_DIR:-}"
 HPARAMS="${HPARAMS:-}"
+JOBS="${JOBS:-1}"
 ICEDIT="$ROOT/icedit"
 
 declare -A FILES=(
@@ -58,7 +60,7 @@ run() { # OUT_DIR METHOD ARGS...: runs icedit eval, keeping the command and its 
 
 for ds in "${DATASETS[@]}"; do
   for m in "${METHODS[@]}"; do
-    run "$OUT/single/$ds/$m" "$m" --data "$DATA/${FILES[$ds]}" --limit "$LIMIT"
+    run "$OUT/single/$ds/$m" "$m" --data "$DATA/${FILES[$ds]}" --limit "$LIMIT" --jobs "$JOBS"
   done
 done
 for m in "${CONTINUAL_METHODS[@]}"; do
