@@ -39,6 +39,16 @@ public record EditRequest(String prompt, String target, String subject, List<Str
         return new EditRequest(prompt, target, null, List.of());
     }
 
+    /** The sentence stating the fact, "PROMPT TARGET.": the context of a request that brings no sentences of its own. */
+    public String statedFact() {
+        return prompt + " " + target + ".";
+    }
+
+    /** The request's context sentences, else the one sentence stating the fact. */
+    public List<String> contextOrStatedFact() {
+        return context.isEmpty() ? List.of(statedFact()) : context;
+    }
+
     /**
      * The prompt's tokens and the target's after them, as every method trains and scores them
      * ({@link Tokenizer#answer}: the joint encoding of prompt and target, cut after the prompt's tokens).

@@ -128,13 +128,13 @@ public final class IceObjective implements Objective {
 
     /** The request's context sentences, else the default one. */
     static List<String> sentences(EditRequest r, TuningHyperParams hp) {
-        return r.context().isEmpty()
-                ? List.of(defaultContext(r, TuningHyperParams.RELEASED.equals(hp.defaultContext()))) : r.context();
+        return TuningHyperParams.RELEASED.equals(hp.defaultContext()) && r.context().isEmpty()
+                ? List.of(defaultContext(r, true)) : r.contextOrStatedFact();
     }
 
     /** The context sentence of a request that has none ({@code default_context}). */
     public static String defaultContext(EditRequest r, boolean released) {
-        return r.prompt() + " " + r.target() + (released ? ". " : ".");
+        return released ? r.statedFact() + " " : r.statedFact();
     }
 
     /** The longest pass with context: the longest phrase before each context sentence, then x* and y. */

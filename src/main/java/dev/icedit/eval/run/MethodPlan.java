@@ -83,10 +83,9 @@ public final class MethodPlan {
         return name.equals(IN_CONTEXT) ? inContextPrefix(c) : "";
     }
 
-    /** IN-CONTEXT's text before a prompt: the case's context sentences, else ICE's default context sentence. */
+    /** IN-CONTEXT's text before a prompt: the case's context sentences, else the sentence stating the fact. */
     public static String inContextPrefix(EvalCase c) {
-        String context = c.context().isEmpty() ? c.prompt() + " " + c.targetNew() + "." : String.join(" ", c.context());
-        return "Fact: " + context + " Now: ";
+        return "Fact: " + String.join(" ", c.request().contextOrStatedFact()) + " Now: ";
     }
 
     /** IN-CONTEXT's prefix as run.json records it. */
