@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.icedit.eval.run.RunDirectory;
 import dev.icedit.testing.CliRun;
 import dev.icedit.testing.CliSequence;
 import java.nio.charset.StandardCharsets;
@@ -116,6 +117,11 @@ class EvalJobsTest {
         // ICEDIT_THREADS=2 shared by two workers: one thread each
         assertThat(twoLog).contains("2 workers, each with its own copy of the model and 1 intra-op thread\n")
                 .doesNotContain("the engine started before");
+        // run.json says how the latest invocation ran
+        JsonNode run2 = RunDirectory.JSON.readTree(ice2.resolve("run.json").toFile());
+        assertThat(run2.get("jobs").asInt()).isEqualTo(2);
+        assertThat(run2.get("intra_op_threads").asInt()).isEqualTo(1);
+        assertThat(RunDirectory.JSON.readTree(ice1.resolve("run.json").toFile()).get("jobs").asInt()).isEqualTo(1);
 
         // in position order, as one job writes them
         assertThat(EvalCommandTest.lines(ice2.resolve("cases.jsonl"))).extracting(c -> c.get("position").asInt())

@@ -9,6 +9,7 @@ import dev.icedit.eval.data.TunedOn;
 import dev.icedit.eval.metrics.Aggregate;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.Weights;
+import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.IceditException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,6 +38,8 @@ import java.util.Set;
 public final class EvalRunner {
     /** run.json's key for the values a method took from the model for hyper-parameters left unset. */
     static final String MODEL_DEFAULTS = "model_defaults";
+    static final String JOBS = "jobs";
+    static final String THREADS = "intra_op_threads";
     private final LanguageModel model;
     private final Dataset data;
     private final EvalOptions opts;
@@ -95,8 +98,10 @@ public final class EvalRunner {
             settings.put("excluded_tuning_cases", tunedOn);
         }
         // the data and model are identified by their hashes, so their paths may change; the limit may grow
+        // so may the workers and threads of the latest invocation, which run.json records (a case's record does not
+        // depend on the number of workers, and on the thread count only in the last bits)
         Set<String> mayDiffer = opts.mode() == EvalOptions.Mode.CONTINUAL && opts.schedule() == EvalOptions.Schedule.FINAL
-                ? Set.of("data", "model") : Set.of("data", "model", "limit", "cases");
+                ? Set.of("data", "model", JOBS, THREADS) : Set.of("data", "model", "limit", "cases", JOBS, THREADS);
         dir.claim(settings, mayDiffer, Set.of(MODEL_DEFAULTS));
 
         Weights base = model.currentWeights(); // the unedited model, kept while edits are installed
@@ -415,6 +420,8 @@ public final class EvalRunner {
         s.put("cases", count);
         s.put("seed", seed);
         s.put("fluency_tokens", opts.fluencyTokens());
+        s.put(JOBS, opts.jobs());
+        s.put(THREADS, Backend.intraOpThreads()); // each worker's: the engine has started with the model
         s.put("probes", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probes() : null);
         s.put("probe_every", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probeEvery() : null);
         if (opts.protocol() != dev.icedit.eval.metrics.Protocol.TEACHER_FORCED) {
