@@ -3,23 +3,38 @@ package dev.icedit.eval.run;
 import dev.icedit.edit.AppliedEdit;
 import dev.icedit.edit.EditJournal;
 import dev.icedit.edit.EditResult;
+import dev.icedit.edit.Presets;
 import dev.icedit.eval.data.Dataset;
 import dev.icedit.eval.data.EvalCase;
 import dev.icedit.eval.data.TunedOn;
 import dev.icedit.eval.metrics.Aggregate;
+import dev.icedit.eval.metrics.Protocol;
 import dev.icedit.model.LanguageModel;
 import dev.icedit.model.Weights;
 import dev.icedit.tensor.Backend;
 import dev.icedit.tensor.IceditException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs an evaluation and keeps its files up to date as it goes (see {@link RunDirectory}).
@@ -76,7 +91,7 @@ public final class EvalRunner {
                     + " in the model given: save it and evaluate the saved copy, or use one job");
         }
         MethodPlan plan = MethodPlan.resolve(opts.method(), opts.hparams(), opts.seed(), model.config());
-        if (plan.preset() != null && plan.preset().source() == dev.icedit.edit.Presets.Source.DERIVED) {
+        if (plan.preset() != null && plan.preset().source() == Presets.Source.DERIVED) {
             listener.info(plan.name() + " preset: " + plan.preset().summary());
         }
         dataSha256 = data.sha256();
@@ -148,7 +163,7 @@ public final class EvalRunner {
                 todo.add(position);
             }
         }
-        Set<Integer> todoIndices = new java.util.HashSet<>();
+        Set<Integer> todoIndices = new HashSet<>(); // fixed now: records written during the run do not change it
         todo.forEach(p -> todoIndices.add(cases.get(p).index()));
         int workers = Math.max(1, Math.min(opts.jobs(), todo.size()));
         EvalListener events = workers == 1 ? listener : serialized(listener);
@@ -156,8 +171,8 @@ public final class EvalRunner {
         Queue queue = new Queue(cases, todo, done, events);
         EditAttempts.Tally tally = new EditAttempts.Tally();
         if (workers > 1) {
-            int threads = dev.icedit.tensor.Backend.intraOpThreads();
-            int share = Math.max(1, dev.icedit.tensor.Backend.configuredThreads() / workers);
+            int threads = Backend.intraOpThreads();
+            int share = Math.max(1, Backend.configuredThreads() / workers);
             events.info(workers + " workers, each with its own copy of the model and " + threads + " intra-op thread"
                     + (threads == 1 ? "" : "s") + (threads > share ? " (the engine started before they were divided"
                     + " among the workers: Backend.threadsForWorkers before loading the model gives each " + share + ")"
@@ -220,19 +235,19 @@ public final class EvalRunner {
      */
     private void runWorkers(int workers, MethodPlan plan, CaseMeasurer measurer, long seed, Befores befores,
             Queue queue, EditAttempts.Tally tally, EvalListener events) {
-        java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
-                new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(workers - 1, r -> {
+        AtomicReference<RuntimeException> failure =
+                new AtomicReference<>();
+        ExecutorService pool = Executors.newFixedThreadPool(workers - 1, r -> {
             Thread t = new Thread(r, "icedit-eval-worker");
             t.setDaemon(true);
             return t;
         });
-        List<java.util.concurrent.Future<?>> others = new ArrayList<>();
+        List<Future<?>> others = new ArrayList<>();
         try {
             for (int k = 1; k < workers; k++) {
                 others.add(pool.submit(() -> {
                     try {
-                        dev.icedit.tensor.Backend.prepareThread();
+                        Backend.prepareThread();
                         try (LanguageModel copy = LanguageModel.load(model.directory(), model.options())) {
                             queue.awaitFirstCase();
                             MethodPlan own = MethodPlan.resolve(opts.method(), opts.hparams(), opts.seed(),
@@ -256,16 +271,16 @@ public final class EvalRunner {
                 failure.compareAndSet(null, e);
                 queue.stop();
             } finally {
-                queue.firstCase.countDown();
+                queue.firstCase.countDown(); // also when this worker failed before it took the first case
             }
-            for (java.util.concurrent.Future<?> f : others) {
+            for (Future<?> f : others) {
                 try {
                     f.get();
                 } catch (InterruptedException e) {
                     queue.stop();
                     Thread.currentThread().interrupt();
                     throw new IceditException("interrupted while the workers finish their cases");
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     failure.compareAndSet(null, new IceditException(String.valueOf(e.getCause()), e.getCause()));
                 }
             }
@@ -286,10 +301,10 @@ public final class EvalRunner {
         private final List<Integer> todo;
         private final Map<Integer, CaseRecord> done;
         private final EvalListener events;
-        private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        private final java.util.TreeMap<Integer, CaseRecord> waiting = new java.util.TreeMap<>();
+        private final AtomicInteger next = new AtomicInteger();
+        private final TreeMap<Integer, CaseRecord> waiting = new TreeMap<>();
         /** Counted down when the first case to do is finished (or failed). */
-        final java.util.concurrent.CountDownLatch firstCase = new java.util.concurrent.CountDownLatch(1);
+        final CountDownLatch firstCase = new CountDownLatch(1);
         private volatile boolean stopped;
         private int written;
         private int finished;
@@ -372,14 +387,14 @@ public final class EvalRunner {
             return null;
         }
         try {
-            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
             for (EvalCase c : cases) {
                 for (String sentence : c.context()) {
-                    md.update((c.index() + "\u0000" + sentence + "\u0000").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    md.update((c.index() + "\u0000" + sentence + "\u0000").getBytes(StandardCharsets.UTF_8));
                 }
             }
-            return java.util.HexFormat.of().formatHex(md.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -424,7 +439,7 @@ public final class EvalRunner {
         s.put(THREADS, Backend.intraOpThreads()); // each worker's: the engine has started with the model
         s.put("probes", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probes() : null);
         s.put("probe_every", opts.mode() == EvalOptions.Mode.CONTINUAL ? opts.probeEvery() : null);
-        if (opts.protocol() != dev.icedit.eval.metrics.Protocol.TEACHER_FORCED) {
+        if (opts.protocol() != Protocol.TEACHER_FORCED) {
             s.put("protocol", opts.protocol().label()); // absent for teacher-forced, as in runs from before the option
         }
         if (model.tokenizer().chatTemplate()) {
