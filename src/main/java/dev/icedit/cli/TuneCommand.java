@@ -58,6 +58,7 @@ final class TuneCommand implements Callable<Integer> {
             + " it holds the same search)") Path out;
     @Option(names = "--save", paramLabel = "FILE", description = "where to write the preset (default: OUT/METHOD-tuned.yaml)")
     Path save;
+    @Option(names = "--chat-template", description = ModelOption.CHAT_TEMPLATE_HELP) boolean chatTemplate;
     @Option(names = "--quiet", description = "no progress bar") boolean quiet;
 
     @Override
@@ -69,7 +70,7 @@ final class TuneCommand implements Callable<Integer> {
                 budget, seed);
         Path dir = out != null ? out : Path.of("tune-" + method.toUpperCase(Locale.ROOT));
         Path preset = save != null ? save : dir.resolve(method.toUpperCase(Locale.ROOT) + "-tuned.yaml");
-        try (LanguageModel m = model.load()) {
+        try (LanguageModel m = model.load(chatTemplate)) {
             Tuner.Result r = new Tuner(m, options, dir, new Progress(err, !quiet, budget)).run();
             TuneReport.write(r, m, dir, preset);
             stdout.println(TuneReport.table(r));

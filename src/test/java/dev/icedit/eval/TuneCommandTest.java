@@ -95,4 +95,19 @@ class TuneCommandTest {
         assertThat(other.err().strip()).isEqualTo("error: " + out + ": holds a search with other settings (see"
                 + " search.json), so it cannot be resumed; use another --out directory");
     }
+    @Test
+    void aSearchWithTheChatTemplateSaysSoAndIsNotResumedWithoutIt(@TempDir Path tmp) throws Exception {
+        String model = dev.icedit.testing.RealTokenizerModels.dir("qwen3-qwen2").toString();
+        Path out = tmp.resolve("tune");
+        CliRun chat = CliRun.of("tune", "--model", model, "--chat-template", "--method", "FT-M", "--data", DATA,
+                "--facts", "1", "--clamp", "1e-4", "--budget", "0.001", "--out", out.toString(), "--quiet");
+        assertThat(chat.code()).as(chat.err()).isIn(0, 1); // 1: the one candidate did not pass
+        assertThat(chat.out()).contains("1 candidates in");
+        assertThat(JSON.readTree(out.resolve("search.json").toFile()).get("chat_template").asBoolean()).isTrue();
+        CliRun plain = CliRun.of("tune", "--model", model, "--method", "FT-M", "--data", DATA, "--facts", "1",
+                "--clamp", "1e-4", "--budget", "0.001", "--out", out.toString(), "--quiet");
+        assertThat(plain.code()).isEqualTo(1);
+        assertThat(plain.err().strip()).isEqualTo("error: " + out + ": holds a search with other settings (see"
+                + " search.json), so it cannot be resumed; use another --out directory");
+    }
 }

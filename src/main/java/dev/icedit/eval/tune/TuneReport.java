@@ -127,6 +127,10 @@ public final class TuneReport {
                 .append(c.edits()).append(" facts sampled (seed ").append(o.seed()).append(") from ")
                 .append(String.join(", ", files)).append(String.format(Locale.ROOT,
                         ": candidate %d, Edit Success %.1f, Locality %s.%n", c.number(), c.editSucc(), pct(c.locality())));
+        if (model.tokenizer().chatTemplate()) {
+            comment.append("Every prompt was wrapped in the model's chat template (--chat-template): evaluate it the same"
+                    + " way.\n");
+        }
         comment.append("Started from ").append(r.start().summary());
         List<String> changed = new ArrayList<>();
         o.startChanges().forEach((k, v) -> changed.add(k + " " + v));

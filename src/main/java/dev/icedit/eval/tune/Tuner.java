@@ -129,6 +129,9 @@ public final class Tuner {
         settings.put("tuned_on", tunedOn.asYaml());
         settings.put("target_edit_succ", opts.targetEditSucc());
         settings.put("min_locality", opts.minLocality());
+        if (model.tokenizer().chatTemplate()) {
+            settings.put("chat_template", true); // absent when off, so that searches from before the option resume
+        }
         Path file = out.resolve("search.json");
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         try {
