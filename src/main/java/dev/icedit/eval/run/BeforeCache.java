@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -29,11 +31,16 @@ import org.slf4j.LoggerFactory;
  * (fingerprint), its tokenizer and generation files, chat template, compute dtype and device, the thread count, the
  * protocol, fluency length and seed, and the code that measures (a hash of icedit's compiled classes, so a rebuilt
  * icedit never reads what an older one measured); the case key is the case itself (its index seeds the sample).
- * An entry that does not read back is measured again.
+ * An entry that does not read back is measured again. Opening a cache directory stamps its {@code last-used} file;
+ * directories no run opened for {@link #UNUSED_FOR} are removed (see {@link #prune}).
  */
 final class BeforeCache {
     private static final Logger LOG = LoggerFactory.getLogger(BeforeCache.class);
     private static final String FORMAT = "icedit-before/1";
+    private static final String SETTINGS = "settings.json";
+    private static final String USED = "last-used";
+    /** How long a cache directory may go unopened before a run removes it. */
+    static final Duration UNUSED_FOR = Duration.ofDays(30);
     private static volatile String codeHash;
 
     private final Path dir;
@@ -62,14 +69,68 @@ final class BeforeCache {
         Path dir = root.toAbsolutePath().normalize().resolve(sha256(json).substring(0, 32));
         try {
             Files.createDirectories(dir);
-            Path about = dir.resolve("settings.json");
+            Path about = dir.resolve(SETTINGS);
             if (!Files.exists(about)) {
                 RunDirectory.write(about, json + "\n");
             }
+            RunDirectory.write(dir.resolve(USED), Instant.now() + "\n"); // its time keeps the directory from pruning
         } catch (IOException e) {
             throw dev.icedit.tensor.IceditException.inFile(dir, "cannot create the cache directory: " + e.getMessage());
         }
+        int pruned = prune(dir.getParent(), UNUSED_FOR, Instant.now());
+        if (pruned > 0) {
+            LOG.info("removed {} pre-edit cache directories unused for {} days from {}", pruned, UNUSED_FOR.toDays(),
+                    dir.getParent());
+        }
         return new BeforeCache(dir);
+    }
+
+    /**
+     * Removes the cache directories under {@code root} that no run has opened for {@code unused} (an older icedit
+     * build, another model or setting): only directories this class writes (a 32-hex-digit name holding its
+     * settings.json) and in them only its own files, so that a --cache pointed at a folder holding other things
+     * loses none of them. Returns how many directories were removed.
+     */
+    static int prune(Path root, Duration unused, Instant now) {
+        int removed = 0;
+        List<Path> dirs;
+        try (Stream<Path> children = Files.list(root)) {
+            dirs = children.filter(d -> d.getFileName().toString().matches("[0-9a-f]{32}") && Files.isDirectory(d))
+                    .sorted().toList();
+        } catch (IOException e) {
+            return 0;
+        }
+        for (Path d : dirs) {
+            try {
+                Path settings = d.resolve(SETTINGS);
+                if (!Files.isRegularFile(settings)
+                        || !FORMAT.equals(RunDirectory.JSON.readTree(settings.toFile()).path("format").asText())) {
+                    continue;
+                }
+                Path used = Files.exists(d.resolve(USED)) ? d.resolve(USED) : settings;
+                if (Files.getLastModifiedTime(used).toInstant().isAfter(now.minus(unused))) {
+                    continue;
+                }
+                try (Stream<Path> files = Files.list(d)) {
+                    for (Path f : files.toList()) {
+                        String name = f.getFileName().toString();
+                        if (name.matches("[0-9a-f]{40}\\.json") || name.equals(USED)) {
+                            Files.delete(f);
+                        }
+                    }
+                }
+                Files.delete(settings); // last: a directory left half-pruned is still recognised and pruned again
+                try (Stream<Path> rest = Files.list(d)) {
+                    if (rest.findAny().isEmpty()) {
+                        Files.delete(d);
+                    }
+                }
+                removed++;
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: cannot prune this cache directory ({})", d, e.getMessage());
+            }
+        }
+        return removed;
     }
 
     Path directory() {
