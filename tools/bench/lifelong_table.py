@@ -4,7 +4,10 @@ unedited model's fluency, measured with the same seeds), curve.jsonl (resident m
 
 The last column estimates the hours a run of TARGET edits (default 1000; --target N) would take on the same machine
 at the same load, with the default probes (50 every 100 edits): TARGET x (mean seconds per edit + mean seconds of
-one case's final measurement, pre and post) + its probe points x 50 x half a case's measurement."""
+one case's final measurement, pre and post) + its probe points x 50 x half a case's measurement.
+
+With --curves it prints instead the probe-set curves of the runs: Edit Succ., Locality, Fluency and resident memory
+at every probe point of curve.jsonl, one row per metric and run."""
 import json
 import pathlib
 import re
@@ -45,8 +48,27 @@ def row(d, target):
             f" | {f'{min(rss):.0f}–{max(rss):.0f}' if rss else '–'} | {estimate_hours(cases, target):.1f} |")
 
 
+CURVES = [("Edit Succ.", "edit_succ"), ("Locality", "locality"), ("Fluency", "fluency"), ("resident MiB", None)]
+
+
+def curves(dirs):
+    runs = [(d.name, [json.loads(l) for l in (d / "curve.jsonl").read_text().splitlines() if l.strip()])
+            for d in dirs]
+    points = sorted({p["edits"] for _, curve in runs for p in curve})
+    print("| probe metric | run | " + " | ".join(str(e) for e in points) + " |")
+    print("|---|---|" + "---|" * len(points))
+    for label, key in CURVES:
+        for name, curve in runs:
+            at = {p["edits"]: (p.get("resident_mib") if key is None else p["metrics"].get(key)) for p in curve}
+            cells = [fmt(at.get(e), 0 if key is None else 1) for e in points]
+            print(f"| {label} | {name} | " + " | ".join(cells) + " |")
+
+
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--curves"]:
+        curves([pathlib.Path(a) for a in args[1:]])
+        return
     target = 1000
     if args[:1] == ["--target"]:
         target, args = int(args[1]), args[2:]
