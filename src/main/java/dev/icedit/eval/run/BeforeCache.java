@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -95,8 +96,8 @@ final class BeforeCache {
         int removed = 0;
         List<Path> dirs;
         try (Stream<Path> children = Files.list(root)) {
-            dirs = children.filter(d -> d.getFileName().toString().matches("[0-9a-f]{32}") && Files.isDirectory(d))
-                    .sorted().toList();
+            dirs = children.filter(d -> d.getFileName().toString().matches("[0-9a-f]{32}")
+                    && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)).sorted().toList(); // a link may lead anywhere
         } catch (IOException e) {
             return 0;
         }

@@ -42,6 +42,10 @@ class BeforeCachePruneTest {
         Files.writeString(otherFormat.resolve("settings.json"), "{\"format\":\"something-else\"}");
         Files.setLastModifiedTime(otherFormat.resolve("settings.json"), FileTime.from(NOW.minus(Duration.ofDays(400))));
         Files.writeString(root.resolve("README.txt"), "a file beside the cache");
+        // a link named like a cache directory, to an old cache directory elsewhere: not followed
+        Path elsewhere = cacheDir(Files.createDirectories(root.resolve("kept-elsewhere")), "f".repeat(32),
+                Duration.ofDays(400));
+        Files.createSymbolicLink(root.resolve("9".repeat(32)), elsewhere);
 
         assertThat(BeforeCache.prune(root, BeforeCache.UNUSED_FOR, NOW)).isEqualTo(2);
 
@@ -54,6 +58,7 @@ class BeforeCachePruneTest {
         assertThat(otherName.resolve("0123456789abcdef0123456789abcdef01234567.json")).exists();
         assertThat(otherFormat.resolve("0123456789abcdef0123456789abcdef01234567.json")).exists();
         assertThat(root.resolve("README.txt")).exists();
+        assertThat(elsewhere.resolve("0123456789abcdef0123456789abcdef01234567.json")).exists();
         // a second pass finds nothing more to remove
         assertThat(BeforeCache.prune(root, BeforeCache.UNUSED_FOR, NOW)).isZero();
     }
