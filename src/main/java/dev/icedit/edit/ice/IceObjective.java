@@ -128,8 +128,8 @@ public final class IceObjective implements Objective {
 
     /** The request's context sentences, else the default one. */
     static List<String> sentences(EditRequest r, TuningHyperParams hp) {
-        return TuningHyperParams.RELEASED.equals(hp.defaultContext()) && r.context().isEmpty()
-                ? List.of(defaultContext(r, true)) : r.contextOrStatedFact();
+        return r.context().isEmpty()
+                ? List.of(defaultContext(r, TuningHyperParams.RELEASED.equals(hp.defaultContext()))) : r.context();
     }
 
     /** The context sentence of a request that has none ({@code default_context}). */
