@@ -23,9 +23,9 @@ for m in "${METHODS[@]}"; do
     ICEDIT_THREADS=$T ./icedit eval --model "$MODEL" --data "$DATA" --method "$m" --limit "$N" --jobs "$jobs" \
       --no-cache --quiet --out "$dir" >/dev/null
     end=$(date +%s.%N)
-    python3 - "$m" "$jobs" "$T" "$start" "$end" "$dir/cases.jsonl" "$N" <<'PY'
+    python3 - "$m" "$jobs" "$T" "$start" "$end" "$dir/cases.jsonl" <<'PY'
 import json, statistics, sys
-m, jobs, t, start, end, path, n = sys.argv[1:]
+m, jobs, t, start, end, path = sys.argv[1:]
 secs = [json.loads(l)["seconds"] for l in open(path)]
 wall = float(end) - float(start)
 label = f"--jobs {jobs}, {int(t) // int(jobs)} thread(s) each"

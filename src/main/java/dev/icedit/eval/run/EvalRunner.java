@@ -163,7 +163,7 @@ public final class EvalRunner {
                 todo.add(position);
             }
         }
-        Set<Integer> todoIndices = new HashSet<>(); // fixed now: records written during the run do not change it
+        Set<Integer> todoIndices = new HashSet<>(); // a snapshot: the records written during the run do not change it
         todo.forEach(p -> todoIndices.add(cases.get(p).index()));
         int workers = Math.max(1, Math.min(opts.jobs(), todo.size()));
         EvalListener events = workers == 1 ? listener : serialized(listener);
@@ -235,8 +235,7 @@ public final class EvalRunner {
      */
     private void runWorkers(int workers, MethodPlan plan, CaseMeasurer measurer, long seed, Befores befores,
             Queue queue, EditAttempts.Tally tally, EvalListener events) {
-        AtomicReference<RuntimeException> failure =
-                new AtomicReference<>();
+        AtomicReference<RuntimeException> failure = new AtomicReference<>();
         ExecutorService pool = Executors.newFixedThreadPool(workers - 1, r -> {
             Thread t = new Thread(r, "icedit-eval-worker");
             t.setDaemon(true);
